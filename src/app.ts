@@ -1,0 +1,83 @@
+import fastifyCookie from '@fastify/cookie';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { registerAuth } from './http/auth.js';
+import { registerMetrics } from './http/metrics.js';
+import { registerProblemHandlers } from './http/problem.js';
+import type { Deps } from './lib/context.js';
+import { newId } from './lib/ids.js';
+import { accountRoutes } from './modules/accounts/accounts.routes.js';
+import { auditRoutes } from './modules/audit/audit.routes.js';
+import { authRoutes } from './modules/auth/auth.routes.js';
+import { catalogRoutes } from './modules/catalog/catalog.routes.js';
+import { licenseRoutes } from './modules/licenses/licenses.routes.js';
+import { memberRoutes } from './modules/members/members.routes.js';
+import { poolRoutes } from './modules/pools/pools.routes.js';
+import { stateRoutes } from './modules/state/state.routes.js';
+import { systemRoutes } from './modules/system/system.routes.js';
+
+export interface AppOptions {
+  deps: Deps;
+  /** Trust X-Forwarded-For (behind a load balancer). */
+  trustProxy?: boolean;
+  /** Send cookies only over HTTPS (on when PUBLIC_URL is https). */
+  secureCookies?: boolean;
+  /** Process-wide metrics (CPU, memory, event loop); off in tests, which build many apps. */
+  processMetrics?: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Builds the HTTP app with every module registered; never listens (main.ts does). */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { deps } = options;
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    trustProxy: options.trustProxy ?? false,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : newId('request');
+    },
+    ajv: { customOptions: { coerceTypes: false } },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  registerProblemHandlers(app);
+  await app.register(fastifyCookie);
+  registerAuth(app, deps);
+  registerMetrics(app, { processMetrics: options.processMetrics ?? false });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'licensepool',
+        version: '0.1.0',
+        description: 'License pools in a reseller tree, exact claims and signed offline licenses. Errors are RFC 9457 problem+json with a stable `code`.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'A session token from /v1/auth/login or an API token' },
+          session: { type: 'apiKey', in: 'cookie', name: 'lp_session' },
+        },
+      },
+      security: [{ bearer: [] }, { session: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, stateRoutes, memberRoutes, auditRoutes];
+  for (const plugin of modules) await app.register(plugin, { deps });
+  await app.register(authRoutes, { deps, secureCookies: options.secureCookies ?? false });
+  return app;
+}

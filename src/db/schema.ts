@@ -1,0 +1,283 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const createdAt = () => ts('created_at').notNull().defaultNow();
+
+export const accounts = pgTable(
+  'accounts',
+  {
+    id: text('id').primaryKey(),
+    email: text('email').notNull(),
+    name: text('name').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    address: jsonb('address').$type<PostalAddress | null>(),
+    isSuperuser: boolean('is_superuser').notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('accounts_email_lower_key').on(sql`lower(${t.email})`)],
+);
+
+export type PostalAddress = {
+  line1: string;
+  line2?: string | undefined;
+  postalCode: string;
+  city: string;
+  region?: string | undefined;
+  country: string;
+};
+
+/** Login sessions and API tokens: only the SHA-256 of the secret is stored. */
+export const tokens = pgTable(
+  'tokens',
+  {
+    id: text('id').primaryKey(),
+    accountId: text('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: ['session', 'api'] }).notNull(),
+    name: text('name'),
+    secretHash: text('secret_hash').notNull(),
+    poolId: text('pool_id').references(() => pools.id, { onDelete: 'cascade' }),
+    role: text('role', { enum: ['operator', 'admin', 'manager', 'deputy'] }),
+    expiresAt: ts('expires_at'),
+    revokedAt: ts('revoked_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('tokens_secret_hash_key').on(t.secretHash), index('tokens_account_idx').on(t.accountId)],
+);
+
+export const POOL_STATUSES = ['applied', 'initializing', 'active', 'suspended', 'closed'] as const;
+export type PoolStatus = (typeof POOL_STATUSES)[number];
+
+/**
+ * The pool tree. `path` holds the ids from the root down to the pool itself, so ancestors are
+ * one index lookup (`id = ANY(path)`) and a subtree is one GIN lookup (`path @> ARRAY[id]`),
+ * whatever the depth. Pools never move (licenses are never transferred), so paths never change.
+ */
+export const pools = pgTable(
+  'pools',
+  {
+    id: text('id').primaryKey(),
+    rootId: text('root_id').notNull(),
+    parentId: text('parent_id').references((): any => pools.id),
+    path: text('path').array().notNull(),
+    depth: integer('depth').notNull(),
+    name: text('name').notNull(),
+    kind: text('kind').notNull(),
+    status: text('status', { enum: POOL_STATUSES }).notNull(),
+    restricted: boolean('restricted').notNull().default(false),
+    validUntil: ts('valid_until'),
+    maxBorrowDays: integer('max_borrow_days'),
+    queue: jsonb('queue').$type<{ enabled: boolean; claimTimeoutSeconds: number }>().notNull(),
+    billingAddress: jsonb('billing_address').$type<PostalAddress | null>(),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('pools_parent_idx').on(t.parentId, t.id),
+    index('pools_root_idx').on(t.rootId, t.id),
+    index('pools_path_gin').using('gin', t.path),
+    check('pools_root_has_no_parent', sql`(${t.parentId} IS NULL) = (${t.id} = ${t.rootId})`),
+  ],
+);
+
+export const ROLES = ['operator', 'admin', 'manager', 'deputy'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const roleBindings = pgTable(
+  'role_bindings',
+  {
+    id: text('id').primaryKey(),
+    accountId: text('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    poolId: text('pool_id')
+      .notNull()
+      .references(() => pools.id, { onDelete: 'cascade' }),
+    role: text('role', { enum: ROLES }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('role_bindings_account_pool_role_key').on(t.accountId, t.poolId, t.role),
+    // A pool has one manager [000]; deputies are many.
+    uniqueIndex('role_bindings_one_manager_key').on(t.poolId).where(sql`role = 'manager'`),
+    index('role_bindings_pool_idx').on(t.poolId),
+  ],
+);
+
+export const meters = pgTable(
+  'meters',
+  {
+    id: text('id').primaryKey(),
+    rootId: text('root_id')
+      .notNull()
+      .references(() => pools.id),
+    key: text('key').notNull(),
+    name: text('name').notNull(),
+    /** Keys of the meters one unit of this meter also takes (direct draws only). */
+    draws: text('draws').array().notNull().default(sql`'{}'::text[]`),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('meters_root_key').on(t.rootId, t.key)],
+);
+
+export const features = pgTable(
+  'features',
+  {
+    id: text('id').primaryKey(),
+    rootId: text('root_id')
+      .notNull()
+      .references(() => pools.id),
+    key: text('key').notNull(),
+    name: text('name').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('features_root_key').on(t.rootId, t.key)],
+);
+
+export const LICENSE_STATUSES = [
+  'pending_provision',
+  'pending_start',
+  'in_use',
+  'access_denied',
+  'expired',
+  'finalized',
+] as const;
+export type LicenseStatus = (typeof LICENSE_STATUSES)[number];
+
+export const licenses = pgTable(
+  'licenses',
+  {
+    id: text('id').primaryKey(),
+    rootId: text('root_id')
+      .notNull()
+      .references(() => pools.id),
+    poolId: text('pool_id').references(() => pools.id),
+    name: text('name'),
+    status: text('status', { enum: LICENSE_STATUSES }).notNull(),
+    /** meter key → units, or null for "no limit of its own". */
+    limits: jsonb('limits').$type<Record<string, number | null>>().notNull(),
+    features: text('features').array().notNull(),
+    validFrom: ts('valid_from'),
+    validUntil: ts('valid_until'),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('licenses_pool_idx').on(t.poolId, t.status),
+    index('licenses_root_idx').on(t.rootId, t.id),
+    check('licenses_validity_order', sql`${t.validUntil} IS NULL OR ${t.validFrom} IS NULL OR ${t.validUntil} > ${t.validFrom}`),
+  ],
+);
+
+/**
+ * Units in use per pool and meter, counted over the pool's whole subtree: a claim adds its
+ * units to the row of its pool and of every ancestor. The claim engine keeps these exact.
+ */
+export const poolUsage = pgTable(
+  'pool_usage',
+  {
+    poolId: text('pool_id')
+      .notNull()
+      .references(() => pools.id),
+    meterKey: text('meter_key').notNull(),
+    used: bigint('used', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.poolId, t.meterKey] }), check('pool_usage_used_nonnegative', sql`${t.used} >= 0`)],
+);
+
+export const DEVICE_STATUSES = ['ok', 'lost', 'stolen'] as const;
+
+/** Device registry of a root: serials are unique within a vendor's tree. */
+export const devices = pgTable(
+  'devices',
+  {
+    id: text('id').primaryKey(),
+    rootId: text('root_id')
+      .notNull()
+      .references(() => pools.id),
+    serial: text('serial').notNull(),
+    type: text('type').notNull(),
+    status: text('status', { enum: DEVICE_STATUSES }).notNull().default('ok'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('devices_root_serial_key').on(t.rootId, t.serial)],
+);
+
+export const MEMBER_STATUSES = ['pending', 'verified', 'rejected'] as const;
+export type MemberStatus = (typeof MEMBER_STATUSES)[number];
+
+export const members = pgTable(
+  'members',
+  {
+    id: text('id').primaryKey(),
+    rootId: text('root_id')
+      .notNull()
+      .references(() => pools.id),
+    poolId: text('pool_id')
+      .notNull()
+      .references(() => pools.id),
+    accountId: text('account_id').references(() => accounts.id),
+    deviceId: text('device_id').references(() => devices.id),
+    status: text('status', { enum: MEMBER_STATUSES }).notNull(),
+    decidedAt: ts('decided_at'),
+    decidedBy: text('decided_by').references(() => accounts.id),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('members_pool_account_key').on(t.poolId, t.accountId),
+    uniqueIndex('members_pool_device_key').on(t.poolId, t.deviceId),
+    index('members_pool_idx').on(t.poolId, t.id),
+    index('members_account_idx').on(t.accountId),
+    check('members_account_xor_device', sql`(${t.accountId} IS NULL) <> (${t.deviceId} IS NULL)`),
+  ],
+);
+
+/** Append-only: every change, with who, what, before, after and the request it came from. */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: text('id').primaryKey(),
+    at: ts('at').notNull(),
+    actorId: text('actor_id'),
+    tokenId: text('token_id'),
+    action: text('action').notNull(),
+    entityType: text('entity_type').notNull(),
+    entityId: text('entity_id').notNull(),
+    rootId: text('root_id'),
+    poolId: text('pool_id'),
+    licenseId: text('license_id'),
+    memberId: text('member_id'),
+    before: jsonb('before'),
+    after: jsonb('after'),
+    requestId: text('request_id'),
+  },
+  (t) => [
+    index('audit_pool_idx').on(t.poolId, t.id),
+    index('audit_license_idx').on(t.licenseId, t.id),
+    index('audit_member_idx').on(t.memberId, t.id),
+    index('audit_actor_idx').on(t.actorId, t.id),
+    index('audit_root_idx').on(t.rootId, t.id),
+  ],
+);
+
+/** Fixed-window counters shared by every process (login throttling, later key activation). */
+export const rateLimits = pgTable('rate_limits', {
+  key: text('key').primaryKey(),
+  windowStart: ts('window_start').notNull(),
+  count: integer('count').notNull(),
+});

@@ -1,0 +1,68 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { AppError, ERRORS, type ErrorCode, type FieldError } from '../lib/errors.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+/** Writes an RFC 9457 problem document from the one error table. */
+export function sendProblem(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  code: ErrorCode,
+  detail?: string,
+  extras: Record<string, unknown> = {},
+): FastifyReply {
+  const { status, title } = ERRORS[code];
+  return reply
+    .code(status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send({
+      type: `urn:licensepool:problem:${code}`,
+      title,
+      status,
+      detail: detail ?? title,
+      code,
+      instance: request.url.split('?')[0],
+      requestId: request.id,
+      ...extras,
+    });
+}
+
+/** Fastify's own client errors, mapped onto the table. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'MALFORMED_JSON',
+};
+
+function fieldErrors(error: FastifyError & { validationContext?: string }): FieldError[] {
+  if (!hasZodFastifySchemaValidationErrors(error)) return [];
+  const where = error.validationContext ?? 'body';
+  return error.validation.map((v) => {
+    const rest = v.instancePath.split('/').filter(Boolean);
+    return { path: [where, ...rest].join('.'), message: v.message ?? 'invalid' };
+  });
+}
+
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError & { validationContext?: string }, request, reply) => {
+    if (error instanceof AppError) return sendProblem(request, reply, error.code, error.message, error.extras);
+    if (error.validation) {
+      const errors = fieldErrors(error);
+      const detail = errors.map((e) => `${e.path}: ${e.message}`).join('; ') || error.message;
+      return sendProblem(request, reply, 'VALIDATION_FAILED', detail, { errors });
+    }
+    const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
+    if (mapped) return sendProblem(request, reply, mapped, error.message);
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      // Any other client error Fastify raises (malformed URL, header…) stays a 4xx.
+      return sendProblem(request, reply, 'VALIDATION_FAILED', error.message);
+    }
+    // Unknown: logged with the request id, never echoed.
+    request.log.error({ err: error }, 'unhandled error');
+    return sendProblem(request, reply, 'INTERNAL');
+  });
+  app.setNotFoundHandler((request, reply) => sendProblem(request, reply, 'ROUTE_NOT_FOUND', `${request.method} ${request.url.split('?')[0]} does not exist`));
+}

@@ -1,0 +1,25 @@
+import type { Logger } from 'pino';
+import type { Db } from '../db/client.js';
+import type { Principal } from '../domain/access.js';
+import type { Clock } from './clock.js';
+
+/** What every service needs: the database and the clock. */
+export interface Deps {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+}
+
+/** Who is acting, for authorization and the audit trail. */
+export interface Actor {
+  principal: Principal;
+  tokenId: string | null;
+  requestId: string | null;
+}
+
+/** The actor of work the system does by itself (start-up, sweeps, the CLI). */
+export const SYSTEM_ACTOR: Actor = {
+  principal: { accountId: 'system', superuser: true, bindings: [] },
+  tokenId: null,
+  requestId: null,
+};

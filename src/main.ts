@@ -1,0 +1,63 @@
+import closeWithGrace from 'close-with-grace';
+import { pino } from 'pino';
+import { buildApp } from './app.js';
+import { loadConfig } from './config.js';
+import { openDatabase } from './db/client.js';
+import { systemClock } from './lib/clock.js';
+import type { Deps } from './lib/context.js';
+import { ensureFirstSuperuser } from './modules/accounts/accounts.service.js';
+import { expireLicenses } from './modules/licenses/licenses.service.js';
+
+/** How often a process records licenses that have reached their end. */
+const EXPIRY_SWEEP_MS = 60_000;
+
+export async function serve(): Promise<void> {
+  const config = loadConfig();
+  const log = pino({ level: config.logLevel });
+  const database = await openDatabase(
+    config.databaseUrl ? { driver: 'postgres', url: config.databaseUrl } : { driver: 'pglite', dataDir: config.dataDir },
+  );
+  await database.migrate();
+  const deps: Deps = { db: database.db, clock: systemClock, log };
+
+  const first = await ensureFirstSuperuser(deps, config.adminEmail, config.adminPassword);
+  const app = await buildApp({
+    deps,
+    trustProxy: config.trustProxy,
+    secureCookies: config.publicUrl.startsWith('https:'),
+    processMetrics: true,
+  });
+  const sweep = setInterval(() => {
+    expireLicenses(deps).catch((err) => log.error({ err }, 'license expiry sweep failed'));
+  }, EXPIRY_SWEEP_MS);
+  sweep.unref();
+
+  closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
+    if (err) log.error({ err }, 'shutting down after an error');
+    else log.info({ signal }, 'shutting down');
+    clearInterval(sweep);
+    await app.close();
+    await database.close();
+  });
+
+  const address = await app.listen({ port: config.port, host: config.host });
+  const storage = database.driver === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
+  const lines = [`licensepool listening on ${address} (${storage})`, `API docs: ${config.publicUrl}/docs`];
+  if (first) {
+    lines.push(
+      first.password
+        ? `First start: log in as ${first.email} with the password ${first.password} (shown once; set LICENSEPOOL_ADMIN_PASSWORD to choose it)`
+        : `First start: log in as ${first.email} with LICENSEPOOL_ADMIN_PASSWORD`,
+    );
+    lines.push(`  curl -X POST ${config.publicUrl}/v1/auth/login -H 'content-type: application/json' -d '{"email":"${first.email}","password":"…"}'`);
+  }
+  // Printed, not only logged: this is what a person starting the server reads.
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  serve().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

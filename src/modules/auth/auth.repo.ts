@@ -1,0 +1,41 @@
+import { and, asc, eq, isNull } from 'drizzle-orm';
+import type { Executor } from '../../db/client.js';
+import { accounts, roleBindings, tokens } from '../../db/schema.js';
+import type { Binding } from '../../domain/access.js';
+
+export type TokenRow = typeof tokens.$inferSelect;
+
+export async function findLiveTokenBySecretHash(db: Executor, secretHash: string) {
+  const [row] = await db
+    .select({ token: tokens, account: accounts })
+    .from(tokens)
+    .innerJoin(accounts, eq(accounts.id, tokens.accountId))
+    .where(and(eq(tokens.secretHash, secretHash), isNull(tokens.revokedAt)));
+  return row;
+}
+
+export async function findBindingsOf(db: Executor, accountId: string): Promise<Binding[]> {
+  return db.select({ poolId: roleBindings.poolId, role: roleBindings.role }).from(roleBindings).where(eq(roleBindings.accountId, accountId));
+}
+
+export async function insertToken(db: Executor, row: typeof tokens.$inferInsert): Promise<TokenRow> {
+  const [inserted] = await db.insert(tokens).values(row).returning();
+  return inserted!;
+}
+
+export async function findApiTokensOf(db: Executor, accountId: string): Promise<TokenRow[]> {
+  return db
+    .select()
+    .from(tokens)
+    .where(and(eq(tokens.accountId, accountId), eq(tokens.kind, 'api'), isNull(tokens.revokedAt)))
+    .orderBy(asc(tokens.id));
+}
+
+export async function revokeTokenRow(db: Executor, accountId: string, id: string, at: Date): Promise<TokenRow | undefined> {
+  const [row] = await db
+    .update(tokens)
+    .set({ revokedAt: at })
+    .where(and(eq(tokens.id, id), eq(tokens.accountId, accountId), isNull(tokens.revokedAt)))
+    .returning();
+  return row;
+}

@@ -1,0 +1,122 @@
+import { type Binding, holdsAtLeast, type Principal } from '../../domain/access.js';
+import type { Actor, Deps } from '../../lib/context.js';
+import { csrfTokenFor, newSecret, sha256, verifyPassword } from '../../lib/crypto.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import { newId, isIdOf } from '../../lib/ids.js';
+import type { AccountRow } from '../accounts/accounts.repo.js';
+import { findAccountByEmail } from '../accounts/accounts.repo.js';
+import { insertAuditEvent } from '../audit/audit.repo.js';
+import { findPoolPath } from '../pools/pools.repo.js';
+import { countInWindow, hitWindow } from '../rate-limits/rate-limits.repo.js';
+import { findApiTokensOf, findBindingsOf, findLiveTokenBySecretHash, insertToken, revokeTokenRow } from './auth.repo.js';
+import type { CreateTokenBody, LoginBody } from './auth.schemas.js';
+
+export const SESSION_TTL_MS = 12 * 3_600_000;
+const LOGIN_WINDOW_MS = 15 * 60_000;
+/** Failed logins allowed per window: per account, and per client address. */
+export const LOGIN_FAILURES_PER_ACCOUNT = 10;
+export const LOGIN_FAILURES_PER_ADDRESS = 100;
+
+/** A password hash to compare against when the e-mail is unknown, so timing tells nothing. */
+const DECOY_HASH = '$argon2id$v=19$m=19456,p=1,t=2$v5tdB35bes/1RWsS9hThmA$eTRR7m1MYg4eXc/X197Im4Gd5Xe7HbsNFsq5rAbN6kM';
+
+export async function login(deps: Deps, input: LoginBody, address: string) {
+  const accountKey = `login:account:${input.email.toLowerCase()}`;
+  const addressKey = `login:address:${address}`;
+  const now = deps.clock.now();
+  const [byAccount, byAddress] = await Promise.all([
+    countInWindow(deps.db, accountKey, now, LOGIN_WINDOW_MS),
+    countInWindow(deps.db, addressKey, now, LOGIN_WINDOW_MS),
+  ]);
+  if (byAccount >= LOGIN_FAILURES_PER_ACCOUNT || byAddress >= LOGIN_FAILURES_PER_ADDRESS) {
+    throw new AppError('TOO_MANY_ATTEMPTS', 'too many failed logins; try again in 15 minutes');
+  }
+  const account = await findAccountByEmail(deps.db, input.email);
+  const ok = await verifyPassword(account?.passwordHash ?? DECOY_HASH, input.password).catch(() => false);
+  if (!account || !ok) {
+    await deps.db.transaction(async (tx) => {
+      await hitWindow(tx, accountKey, now, LOGIN_WINDOW_MS);
+      await hitWindow(tx, addressKey, now, LOGIN_WINDOW_MS);
+    });
+    throw new AppError('INVALID_CREDENTIALS');
+  }
+  const secret = newSecret('lps');
+  const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
+  await insertToken(deps.db, {
+    id: newId('token'),
+    accountId: account.id,
+    kind: 'session',
+    secretHash: sha256(secret),
+    expiresAt,
+    createdAt: now,
+  });
+  return { secret, csrfToken: csrfTokenFor(secret), expiresAt, account };
+}
+
+export interface Authenticated {
+  actor: Actor;
+  account: AccountRow;
+  kind: 'session' | 'api';
+}
+
+/** Resolves a bearer secret to the acting principal, or null when it is unknown or spent. */
+export async function authenticate(deps: Deps, secret: string, requestId: string): Promise<Authenticated | null> {
+  const found = await findLiveTokenBySecretHash(deps.db, sha256(secret));
+  if (!found) return null;
+  const { token, account } = found;
+  if (token.expiresAt && token.expiresAt <= deps.clock.now()) return null;
+  const bindings = await findBindingsOf(deps.db, account.id);
+  let principal: Principal = { accountId: account.id, superuser: account.isSuperuser, bindings };
+  if (token.poolId && token.role) {
+    // A scoped token acts with its one role, and only while its account still holds as much.
+    const path = await findPoolPath(deps.db, token.poolId);
+    if (!path || !holdsAtLeast(principal, path, token.role)) return null;
+    const scoped: Binding[] = [{ poolId: token.poolId, role: token.role }];
+    principal = { accountId: account.id, superuser: false, bindings: scoped };
+  }
+  return { actor: { principal, tokenId: token.id, requestId }, account, kind: token.kind };
+}
+
+export async function createApiToken(deps: Deps, actor: Actor, input: CreateTokenBody) {
+  const now = deps.clock.now();
+  if (input.poolId && input.role) {
+    const path = isIdOf('pool', input.poolId) ? await findPoolPath(deps.db, input.poolId) : null;
+    if (!path) throw notFound('pool');
+    if (!holdsAtLeast(actor.principal, path, input.role)) {
+      throw new AppError('FORBIDDEN', `you do not hold the role ${input.role} at this pool`);
+    }
+  }
+  const expiresAt = input.expiresAt ? new Date(input.expiresAt) : null;
+  if (expiresAt && expiresAt <= now) {
+    throw new AppError('VALIDATION_FAILED', 'expiresAt is in the past', { errors: [{ path: 'body.expiresAt', message: 'must be in the future' }] });
+  }
+  const secret = newSecret('lpt');
+  const token = await deps.db.transaction(async (tx) => {
+    const row = await insertToken(tx, {
+      id: newId('token'),
+      accountId: actor.principal.accountId,
+      kind: 'api',
+      name: input.name,
+      secretHash: sha256(secret),
+      poolId: input.poolId ?? null,
+      role: input.role ?? null,
+      expiresAt,
+      createdAt: now,
+    });
+    const { secretHash: _, ...after } = row;
+    await insertAuditEvent(tx, actor, now, { action: 'token.created', entityType: 'token', entityId: row.id, poolId: row.poolId, after });
+    return row;
+  });
+  return { token, secret };
+}
+
+export const listApiTokens = (deps: Deps, actor: Actor) => findApiTokensOf(deps.db, actor.principal.accountId);
+
+export async function revokeToken(deps: Deps, actor: Actor, tokenId: string): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const row = await revokeTokenRow(tx, actor.principal.accountId, tokenId, now);
+    if (!row) throw notFound('token');
+    await insertAuditEvent(tx, actor, now, { action: 'token.revoked', entityType: 'token', entityId: row.id, poolId: row.poolId });
+  });
+}

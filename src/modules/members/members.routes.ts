@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { actorOf } from '../../http/auth.js';
+import { ERROR_RESPONSES, IdParams, Page, toPage } from '../../http/schemas.js';
+import type { Deps } from '../../lib/context.js';
+import { AddMemberBody, ListMembersQuery, Member, MemberActionParams, presentMember } from './members.schemas.js';
+import { addMember, decideMember, getMember, listMembers, removeMember } from './members.service.js';
+
+export const memberRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
+  const tags = ['members'];
+  app.post('/v1/pools/:id/members', {
+    schema: { tags, summary: 'Add a person (by e-mail) or a device (by serial and type); starts pending', params: IdParams, body: AddMemberBody, response: { 201: Member, ...ERROR_RESPONSES } },
+  }, async (request, reply) => reply.code(201).send(presentMember(await addMember(deps, actorOf(request), request.params.id, request.body))));
+
+  app.get('/v1/pools/:id/members', {
+    schema: { tags, summary: 'Members of a pool', params: IdParams, querystring: ListMembersQuery, response: { 200: Page(Member), ...ERROR_RESPONSES } },
+  }, async (request) => {
+    const rows = await listMembers(deps, actorOf(request), request.params.id, request.query);
+    return toPage(rows.map((r) => ({ ...r, id: r.member.id })), request.query.limit, presentMember);
+  });
+
+  app.get('/v1/members/:id', {
+    schema: { tags, summary: 'Read a member', params: IdParams, response: { 200: Member, ...ERROR_RESPONSES } },
+  }, async (request) => presentMember(await getMember(deps, actorOf(request), request.params.id)));
+
+  app.post('/v1/members/:id/:action', {
+    schema: { tags, summary: 'Verify or reject a member (operators)', params: MemberActionParams, response: { 200: Member, ...ERROR_RESPONSES } },
+  }, async (request) => presentMember(await decideMember(deps, actorOf(request), request.params.id, request.params.action)));
+
+  app.delete('/v1/members/:id', {
+    schema: { tags, summary: 'Remove a member at once', params: IdParams, response: { 204: z.null(), ...ERROR_RESPONSES } },
+  }, async (request, reply) => {
+    await removeMember(deps, actorOf(request), request.params.id);
+    return reply.code(204).send(null);
+  });
+};

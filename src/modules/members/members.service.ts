@@ -1,0 +1,92 @@
+import type { Actor, Deps } from '../../lib/context.js';
+import type { Executor } from '../../db/client.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import { isIdOf, newId } from '../../lib/ids.js';
+import { findAccountByEmail } from '../accounts/accounts.repo.js';
+import { insertAuditEvent } from '../audit/audit.repo.js';
+import { poolFor } from '../pools/pool-access.js';
+import { deleteMemberRow, findMember, findMembersOfPool, findOrCreateDevice, insertMember, updateMemberRow, type MemberView } from './members.repo.js';
+import type { AddMemberBody, ListMembersQuery } from './members.schemas.js';
+
+const memberAudit = (v: MemberView) => ({
+  entityType: 'member',
+  entityId: v.member.id,
+  rootId: v.member.rootId,
+  poolId: v.member.poolId,
+  memberId: v.member.id,
+});
+
+/** A person (an existing account [000]) or a device joins a pool `pending` until verified. */
+export async function addMember(deps: Deps, actor: Actor, poolId: string, input: AddMemberBody): Promise<MemberView> {
+  return deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const pool = await poolFor(tx, actor, poolId, 'manage', { lock: true });
+    if (pool.status === 'closed') throw new AppError('INVALID_TRANSITION', 'the pool is closed');
+    let subject: { accountId: string } | { deviceId: string };
+    if ('email' in input) {
+      const account = await findAccountByEmail(tx, input.email);
+      if (!account) throw new AppError('ACCOUNT_NOT_FOUND', `no account has the e-mail ${input.email}; the person must sign up first`);
+      subject = { accountId: account.id };
+    } else {
+      const device = await findOrCreateDevice(tx, { id: newId('device'), rootId: pool.rootId, serial: input.device.serial, type: input.device.type, createdAt: now });
+      subject = { deviceId: device.id };
+    }
+    const inserted = await insertMember(tx, { id: newId('member'), rootId: pool.rootId, poolId: pool.id, status: 'pending', ...subject, createdAt: now });
+    if (!inserted) throw new AppError('MEMBER_EXISTS', 'already a member of this pool');
+    const view = (await findMember(tx, inserted.id))!;
+    await insertAuditEvent(tx, actor, now, { action: 'member.added', ...memberAudit(view), after: inserted });
+    return view;
+  });
+}
+
+async function memberFor(db: Executor, actor: Actor, id: string, permission: 'read' | 'manage' | 'operate', lock = false) {
+  if (!isIdOf('member', id)) throw notFound('member');
+  const view = await findMember(db, id, { lock });
+  if (!view) throw notFound('member');
+  // A member may read its own membership.
+  if (permission === 'read' && view.member.accountId === actor.principal.accountId) return view;
+  await poolFor(db, actor, view.member.poolId, permission, { what: 'member' });
+  return view;
+}
+
+export const getMember = (deps: Deps, actor: Actor, id: string) => memberFor(deps.db, actor, id, 'read');
+
+export async function listMembers(deps: Deps, actor: Actor, poolId: string, query: ListMembersQuery) {
+  const pool = await poolFor(deps.db, actor, poolId, 'read');
+  return findMembersOfPool(deps.db, pool.id, { status: query.status, after: query.cursor, limit: query.limit + 1 });
+}
+
+const DECISIONS = {
+  verify: { from: ['pending', 'rejected'], to: 'verified' },
+  reject: { from: ['pending', 'verified'], to: 'rejected' },
+} as const;
+
+/** M1: the vendor's operators verify or reject members. */
+export async function decideMember(deps: Deps, actor: Actor, id: string, action: keyof typeof DECISIONS): Promise<MemberView> {
+  return deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const view = await memberFor(tx, actor, id, 'operate', true);
+    const rule = DECISIONS[action];
+    if (!(rule.from as readonly string[]).includes(view.member.status)) {
+      throw new AppError('INVALID_TRANSITION', `cannot ${action} a member that is ${view.member.status}`, { status: view.member.status });
+    }
+    const updated = await updateMemberRow(tx, view.member.id, { status: rule.to, decidedAt: now, decidedBy: actor.principal.accountId });
+    await insertAuditEvent(tx, actor, now, {
+      action: `member.${action === 'verify' ? 'verified' : 'rejected'}`,
+      ...memberAudit(view),
+      before: { status: view.member.status },
+      after: { status: updated.status },
+    });
+    return { ...view, member: updated };
+  });
+}
+
+/** M4: removal is immediate; the audit trail keeps what the member was. */
+export async function removeMember(deps: Deps, actor: Actor, id: string): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const view = await memberFor(tx, actor, id, 'manage', true);
+    await deleteMemberRow(tx, view.member.id);
+    await insertAuditEvent(tx, actor, now, { action: 'member.removed', ...memberAudit(view), before: view.member });
+  });
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { actorOf } from '../../http/auth.js';
+import { ERROR_RESPONSES, IdParam, IdParams, Page, toPage } from '../../http/schemas.js';
+import type { Deps } from '../../lib/context.js';
+import {
+  GrantRoleBody,
+  ListPoolsQuery,
+  CreatePoolBody,
+  Pool,
+  PoolAction,
+  presentPool,
+  presentRole,
+  RoleBinding,
+  UpdatePoolBody,
+} from './pools.schemas.js';
+import { changePoolStatus, createPool, getPool, grantRole, listPools, listRoles, revokeRole, updatePool } from './pools.service.js';
+
+export const poolRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
+  const tags = ['pools'];
+
+  app.post('/v1/pools', {
+    schema: { tags, summary: 'Create a pool (a root when parentId is absent)', body: CreatePoolBody, response: { 201: Pool, ...ERROR_RESPONSES } },
+  }, async (request, reply) => reply.code(201).send(presentPool(await createPool(deps, actorOf(request), request.body))));
+
+  app.get('/v1/pools', {
+    schema: { tags, summary: 'List the pools you can see', querystring: ListPoolsQuery, response: { 200: Page(Pool), ...ERROR_RESPONSES } },
+  }, async (request) => toPage(await listPools(deps, actorOf(request), request.query), request.query.limit, presentPool));
+
+  app.get('/v1/pools/:id', {
+    schema: { tags, summary: 'Read a pool', params: IdParams, response: { 200: Pool, ...ERROR_RESPONSES } },
+  }, async (request) => presentPool(await getPool(deps, actorOf(request), request.params.id)));
+
+  app.patch('/v1/pools/:id', {
+    schema: { tags, summary: 'Change a pool\'s name, settings or billing address', params: IdParams, body: UpdatePoolBody, response: { 200: Pool, ...ERROR_RESPONSES } },
+  }, async (request) => presentPool(await updatePool(deps, actorOf(request), request.params.id, request.body)));
+
+  app.post('/v1/pools/:id/:action', {
+    schema: {
+      tags,
+      summary: 'Activate, suspend, resume or close a pool',
+      params: PoolAction,
+      response: { 200: Pool, ...ERROR_RESPONSES },
+    },
+  }, async (request) => presentPool(await changePoolStatus(deps, actorOf(request), request.params.id, request.params.action)));
+
+  app.post('/v1/pools/:id/roles', {
+    schema: { tags, summary: 'Give an account a role at the pool (and its subtree)', params: IdParams, body: GrantRoleBody, response: { 201: RoleBinding, ...ERROR_RESPONSES } },
+  }, async (request, reply) => {
+    const { binding, account } = await grantRole(deps, actorOf(request), request.params.id, request.body);
+    return reply.code(201).send(presentRole(binding, account));
+  });
+
+  app.get('/v1/pools/:id/roles', {
+    schema: { tags, summary: 'Roles held at the pool', params: IdParams, response: { 200: z.object({ data: z.array(RoleBinding) }), ...ERROR_RESPONSES } },
+  }, async (request) => ({
+    data: (await listRoles(deps, actorOf(request), request.params.id)).map((r) => presentRole(r.binding, r)),
+  }));
+
+  app.delete('/v1/pools/:id/roles/:roleId', {
+    schema: { tags, summary: 'Take a role away', params: z.object({ id: IdParam, roleId: IdParam }).strict(), response: { 204: z.null(), ...ERROR_RESPONSES } },
+  }, async (request, reply) => {
+    await revokeRole(deps, actorOf(request), request.params.id, request.params.roleId);
+    return reply.code(204).send(null);
+  });
+};

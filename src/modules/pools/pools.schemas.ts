@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { POOL_STATUSES, ROLES } from '../../db/schema.js';
+import { Email, IdParam, Name, PageQuery, PostalAddress, Timestamp, TimestampInput } from '../../http/schemas.js';
+import { iso } from '../../lib/time.js';
+import type { PoolRow } from './pools.repo.js';
+import type { RoleBindingRow } from './roles.repo.js';
+
+const Kind = z.string().trim().min(1).max(50).describe('Free label: distributor, dealer, company, building, apartment…');
+const Queue = z
+  .object({
+    enabled: z.boolean(),
+    claimTimeoutSeconds: z.number().int().min(10).max(7 * 86_400).describe('How long a queue hold waits to be claimed'),
+  })
+  .strict();
+
+export const CreatePoolBody = z
+  .object({
+    name: Name,
+    kind: Kind,
+    parentId: IdParam.optional().describe('Absent: a new root (vendor); superusers only'),
+    restricted: z.boolean().default(false).describe('"Enable restriction": when on, the pool is limited to what its licenses give'),
+    validUntil: TimestampInput.nullable().optional().describe('Customer agreement end: the pool stops serving then'),
+  })
+  .strict();
+export type CreatePoolBody = z.infer<typeof CreatePoolBody>;
+
+export const UpdatePoolBody = z
+  .object({
+    name: Name.optional(),
+    kind: Kind.optional(),
+    restricted: z.boolean().optional(),
+    validUntil: TimestampInput.nullable().optional(),
+    maxBorrowDays: z.number().int().min(1).max(3650).nullable().optional(),
+    queue: Queue.optional(),
+    billingAddress: PostalAddress.optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field to change' });
+export type UpdatePoolBody = z.infer<typeof UpdatePoolBody>;
+
+export const ListPoolsQuery = z
+  .object({
+    parentId: IdParam.optional(),
+    rootId: IdParam.optional(),
+    status: z.enum(POOL_STATUSES).optional(),
+    q: z.string().max(200).optional().describe('Text in the pool name'),
+    ...PageQuery,
+  })
+  .strict();
+export type ListPoolsQuery = z.infer<typeof ListPoolsQuery>;
+
+export const PoolAction = z.object({ id: IdParam, action: z.enum(['activate', 'suspend', 'resume', 'close']) }).strict();
+
+export const Pool = z.object({
+  id: z.string(),
+  rootId: z.string(),
+  parentId: z.string().nullable(),
+  depth: z.number().int(),
+  name: z.string(),
+  kind: z.string(),
+  status: z.enum(POOL_STATUSES),
+  restricted: z.boolean(),
+  validUntil: Timestamp.nullable(),
+  maxBorrowDays: z.number().int().nullable(),
+  queue: Queue,
+  billingAddress: PostalAddress.nullable(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+
+export function presentPool(p: PoolRow): z.infer<typeof Pool> {
+  return {
+    id: p.id,
+    rootId: p.rootId,
+    parentId: p.parentId,
+    depth: p.depth,
+    name: p.name,
+    kind: p.kind,
+    status: p.status,
+    restricted: p.restricted,
+    validUntil: iso(p.validUntil),
+    maxBorrowDays: p.maxBorrowDays,
+    queue: p.queue,
+    billingAddress: p.billingAddress ?? null,
+    createdAt: iso(p.createdAt)!,
+    updatedAt: iso(p.updatedAt)!,
+  };
+}
+
+export const GrantRoleBody = z.object({ email: Email, role: z.enum(ROLES) }).strict();
+export type GrantRoleBody = z.infer<typeof GrantRoleBody>;
+
+export const RoleBinding = z.object({
+  id: z.string(),
+  poolId: z.string(),
+  accountId: z.string(),
+  email: z.string(),
+  name: z.string(),
+  role: z.enum(ROLES),
+  createdAt: Timestamp,
+});
+
+export function presentRole(b: RoleBindingRow, account: { email: string; name: string }): z.infer<typeof RoleBinding> {
+  return { id: b.id, poolId: b.poolId, accountId: b.accountId, email: account.email, name: account.name, role: b.role, createdAt: iso(b.createdAt)! };
+}

@@ -1,0 +1,152 @@
+import { can, canGrant } from '../../domain/access.js';
+import { nextPoolStatus, type PoolAction } from '../../domain/status.js';
+import type { Actor, Deps } from '../../lib/context.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import { newId } from '../../lib/ids.js';
+import { findAccountByEmail } from '../accounts/accounts.repo.js';
+import { insertAuditEvent } from '../audit/audit.repo.js';
+import { poolFor, reachOf } from './pool-access.js';
+import { findPools, insertPool, updatePoolRow, type PoolRow } from './pools.repo.js';
+import type { CreatePoolBody, GrantRoleBody, ListPoolsQuery, UpdatePoolBody } from './pools.schemas.js';
+import {
+  deleteRoleBinding,
+  findManagerBinding,
+  findRoleBinding,
+  findRoleBindingById,
+  findRolesOfPool,
+  insertRoleBinding,
+} from './roles.repo.js';
+
+const DEFAULT_QUEUE = { enabled: false, claimTimeoutSeconds: 300 };
+
+const poolAudit = (pool: PoolRow) => ({ entityType: 'pool', entityId: pool.id, rootId: pool.rootId, poolId: pool.id });
+
+/**
+ * A root (no parent) is a vendor and only a superuser creates one; it starts active. A child
+ * pool is created by an operator or admin above it and starts `initializing`: it serves
+ * nothing until activated [004].
+ */
+export async function createPool(deps: Deps, actor: Actor, input: CreatePoolBody): Promise<PoolRow> {
+  return deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const id = newId('pool');
+    let placement: { rootId: string; parentId: string | null; path: string[]; depth: number; status: PoolRow['status'] };
+    if (input.parentId === undefined) {
+      if (!actor.principal.superuser) throw new AppError('FORBIDDEN', 'only a superuser creates root pools');
+      placement = { rootId: id, parentId: null, path: [id], depth: 0, status: 'active' };
+    } else {
+      // Lock the parent so it cannot be closed while a child is being added under it.
+      const parent = await poolFor(tx, actor, input.parentId, 'administer', { lock: true, what: 'parent pool' });
+      if (parent.status === 'closed') throw new AppError('INVALID_TRANSITION', 'the parent pool is closed');
+      placement = { rootId: parent.rootId, parentId: parent.id, path: [...parent.path, id], depth: parent.depth + 1, status: 'initializing' };
+    }
+    const pool = await insertPool(tx, {
+      id,
+      ...placement,
+      name: input.name,
+      kind: input.kind,
+      restricted: input.restricted,
+      validUntil: input.validUntil ? new Date(input.validUntil) : null,
+      queue: DEFAULT_QUEUE,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await insertAuditEvent(tx, actor, now, { action: 'pool.created', ...poolAudit(pool), after: pool });
+    return pool;
+  });
+}
+
+export const getPool = (deps: Deps, actor: Actor, id: string) => poolFor(deps.db, actor, id, 'read');
+
+/** The vendor or the reseller above decides limits and dates; the pool's own managers its name and address. */
+const CONTROLLED_FIELDS = ['restricted', 'validUntil', 'maxBorrowDays', 'queue'] as const;
+
+export async function updatePool(deps: Deps, actor: Actor, id: string, input: UpdatePoolBody): Promise<PoolRow> {
+  return deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const pool = await poolFor(tx, actor, id, 'manage', { lock: true });
+    const controlled = CONTROLLED_FIELDS.filter((f) => input[f] !== undefined);
+    if (controlled.length > 0 && !can(actor.principal, pool.path, 'control')) {
+      throw new AppError('FORBIDDEN', `only an operator or an admin above this pool may change ${controlled.join(', ')}`);
+    }
+    if (pool.status === 'closed') throw new AppError('INVALID_TRANSITION', 'a closed pool cannot change');
+    const { validUntil, ...rest } = input;
+    const updated = await updatePoolRow(tx, pool.id, {
+      ...rest,
+      ...(validUntil !== undefined ? { validUntil: validUntil === null ? null : new Date(validUntil) } : {}),
+      updatedAt: now,
+    });
+    await insertAuditEvent(tx, actor, now, { action: 'pool.updated', ...poolAudit(pool), before: pool, after: updated });
+    return updated;
+  });
+}
+
+export async function changePoolStatus(deps: Deps, actor: Actor, id: string, action: PoolAction): Promise<PoolRow> {
+  return deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const pool = await poolFor(tx, actor, id, 'control', { lock: true });
+    const next = nextPoolStatus(pool.status, action);
+    if (!next) throw new AppError('INVALID_TRANSITION', `cannot ${action} a pool that is ${pool.status}`, { status: pool.status });
+    const updated = await updatePoolRow(tx, pool.id, { status: next, updatedAt: now });
+    await insertAuditEvent(tx, actor, now, {
+      action: `pool.${action}`,
+      ...poolAudit(pool),
+      before: { status: pool.status },
+      after: { status: next },
+    });
+    return updated;
+  });
+}
+
+export async function listPools(deps: Deps, actor: Actor, query: ListPoolsQuery): Promise<PoolRow[]> {
+  const within = reachOf(actor);
+  if (within && within.length === 0) return [];
+  return findPools(deps.db, { ...query, within, after: query.cursor, limit: query.limit + 1 });
+}
+
+/**
+ * Gives an account a role at a pool. Granting a role the account already has is a no-op; a
+ * pool has one manager, so naming a new manager replaces the old one.
+ */
+export async function grantRole(deps: Deps, actor: Actor, poolId: string, input: GrantRoleBody) {
+  return deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const pool = await poolFor(tx, actor, poolId, 'manage', { lock: true });
+    if (!canGrant(actor.principal, pool.path, input.role)) {
+      throw new AppError('FORBIDDEN', `you may not grant the role ${input.role} at this pool`);
+    }
+    const account = await findAccountByEmail(tx, input.email);
+    if (!account) throw new AppError('ACCOUNT_NOT_FOUND', `no account has the e-mail ${input.email}`);
+    const existing = await findRoleBinding(tx, pool.id, account.id, input.role);
+    if (existing) return { binding: existing, account };
+    if (input.role === 'manager') {
+      const previous = await findManagerBinding(tx, pool.id);
+      if (previous) {
+        await deleteRoleBinding(tx, previous.id);
+        await insertAuditEvent(tx, actor, now, { action: 'role.revoked', ...poolAudit(pool), entityType: 'role', entityId: previous.id, before: previous });
+      }
+    }
+    const binding = await insertRoleBinding(tx, { id: newId('role'), accountId: account.id, poolId: pool.id, role: input.role, createdAt: now });
+    await insertAuditEvent(tx, actor, now, { action: 'role.granted', ...poolAudit(pool), entityType: 'role', entityId: binding.id, after: binding });
+    return { binding, account };
+  });
+}
+
+export async function listRoles(deps: Deps, actor: Actor, poolId: string) {
+  const pool = await poolFor(deps.db, actor, poolId, 'read');
+  return findRolesOfPool(deps.db, pool.id);
+}
+
+export async function revokeRole(deps: Deps, actor: Actor, poolId: string, bindingId: string): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const pool = await poolFor(tx, actor, poolId, 'manage', { lock: true });
+    const binding = await findRoleBindingById(tx, bindingId);
+    if (!binding || binding.poolId !== pool.id) throw notFound('role');
+    if (!canGrant(actor.principal, pool.path, binding.role)) {
+      throw new AppError('FORBIDDEN', `you may not revoke the role ${binding.role} at this pool`);
+    }
+    await deleteRoleBinding(tx, binding.id);
+    await insertAuditEvent(tx, actor, now, { action: 'role.revoked', ...poolAudit(pool), entityType: 'role', entityId: binding.id, before: binding });
+  });
+}

@@ -1,0 +1,166 @@
+/**
+ * Test harness: every test app gets a fresh database — an in-memory PGlite, or a new database
+ * on the PostgreSQL server named by TEST_DATABASE_URL — with the real migrations applied.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { pino } from 'pino';
+import { buildApp } from '../src/app.js';
+import { openDatabase, type Database } from '../src/db/client.js';
+import { ManualClock } from '../src/lib/clock.js';
+import type { Deps } from '../src/lib/context.js';
+import { ensureFirstSuperuser } from '../src/modules/accounts/accounts.service.js';
+
+export type Backend = 'pglite' | 'postgres';
+
+/** PGlite always; PostgreSQL as well when TEST_DATABASE_URL is set. */
+export function backends(): Backend[] {
+  return process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
+}
+
+/** A fresh, migrated database of the given kind, dropped again by `close()`. */
+export async function openTestDatabase(backend: Backend): Promise<Database> {
+  if (backend === 'pglite') {
+    const database = await openDatabase({ driver: 'pglite' });
+    await database.migrate();
+    return database;
+  }
+  const base = process.env.TEST_DATABASE_URL;
+  if (!base) throw new Error('TEST_DATABASE_URL is not set');
+  const name = `lp_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  const database = await openDatabase({ driver: 'postgres', url: url.toString(), poolSize: 10 });
+  await database.migrate();
+  return {
+    ...database,
+    async close() {
+      await database.close();
+      const dropper = new pg.Client({ connectionString: base });
+      await dropper.connect();
+      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await dropper.end();
+    },
+  };
+}
+
+export const SUPERUSER = { email: 'root@licensepool.test', password: 'correct horse battery staple' };
+export const PASSWORD = 'a long enough password';
+
+export interface TestApp {
+  app: FastifyInstance;
+  deps: Deps;
+  clock: ManualClock;
+  database: Database;
+  /** Bearer token of the first superuser. */
+  superuser: string;
+  close(): Promise<void>;
+}
+
+export async function createTestApp(backend: Backend): Promise<TestApp> {
+  const database = await openTestDatabase(backend);
+  const clock = new ManualClock('2026-01-01T00:00:00.000Z');
+  const deps: Deps = { db: database.db, clock, log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) };
+  await ensureFirstSuperuser(deps, SUPERUSER.email, SUPERUSER.password);
+  const app = await buildApp({ deps });
+  const login = await call(app, 'POST', '/v1/auth/login', { body: SUPERUSER });
+  if (login.status !== 200) throw new Error(`superuser login failed: ${JSON.stringify(login.body)}`);
+  return {
+    app,
+    deps,
+    clock,
+    database,
+    superuser: login.body.token,
+    async close() {
+      await app.close();
+      await database.close();
+    },
+  };
+}
+
+export interface Answer {
+  status: number;
+  body: any;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** One HTTP request through Fastify's inject (no socket), JSON in and out. */
+export async function call(
+  app: FastifyInstance,
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
+  url: string,
+  options: { token?: string | undefined; body?: unknown; headers?: Record<string, string>; rawBody?: string } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let payload: string | undefined;
+  if (options.rawBody !== undefined) {
+    payload = options.rawBody;
+    headers['content-type'] ??= 'application/json';
+  } else if (options.body !== undefined) {
+    payload = JSON.stringify(options.body);
+    headers['content-type'] = 'application/json';
+  }
+  const res = await app.inject({ method, url, headers, ...(payload !== undefined ? { payload } : {}) });
+  const type = String(res.headers['content-type'] ?? '');
+  const body = type.includes('json') && res.body ? JSON.parse(res.body) : res.body;
+  return { status: res.statusCode, body, headers: res.headers };
+}
+
+/** Signs a person up and logs them in; returns the account id and a bearer token. */
+export async function person(t: TestApp, email: string): Promise<{ id: string; email: string; token: string }> {
+  const created = await call(t.app, 'POST', '/v1/accounts', { body: { email, name: email.split('@')[0], password: PASSWORD } });
+  if (created.status !== 201) throw new Error(`sign-up failed: ${JSON.stringify(created.body)}`);
+  const login = await call(t.app, 'POST', '/v1/auth/login', { body: { email, password: PASSWORD } });
+  return { id: created.body.id, email, token: login.body.token };
+}
+
+/** Calls that must succeed: throws with the problem document otherwise. */
+export async function ok(app: FastifyInstance, method: Parameters<typeof call>[1], url: string, options: Parameters<typeof call>[3] = {}) {
+  const res = await call(app, method, url, options);
+  if (res.status >= 300) throw new Error(`${method} ${url} → ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+export interface Tree {
+  root: string;
+  operator: { id: string; email: string; token: string };
+}
+
+/** A vendor root with an operator and a catalog. */
+export async function vendor(
+  t: TestApp,
+  options: {
+    name?: string;
+    restricted?: boolean;
+    meters?: { key: string; draws?: string[] }[];
+    features?: string[];
+  } = {},
+): Promise<Tree> {
+  const name = options.name ?? 'Vendor';
+  const root = await ok(t.app, 'POST', '/v1/pools', { token: t.superuser, body: { name, kind: 'vendor', restricted: options.restricted ?? false } });
+  const operator = await person(t, `operator.${root.id}@licensepool.test`);
+  await ok(t.app, 'POST', `/v1/pools/${root.id}/roles`, { token: t.superuser, body: { email: operator.email, role: 'operator' } });
+  for (const m of options.meters ?? []) {
+    await ok(t.app, 'POST', `/v1/pools/${root.id}/meters`, { token: operator.token, body: { key: m.key, name: m.key, draws: m.draws ?? [] } });
+  }
+  for (const f of options.features ?? []) {
+    await ok(t.app, 'POST', `/v1/pools/${root.id}/features`, { token: operator.token, body: { key: f, name: f } });
+  }
+  return { root: root.id, operator };
+}
+
+/** A child pool, activated. */
+export async function childPool(t: TestApp, token: string, parentId: string, options: { name?: string; kind?: string; restricted?: boolean } = {}) {
+  const pool = await ok(t.app, 'POST', '/v1/pools', {
+    token,
+    body: { name: options.name ?? 'Child', kind: options.kind ?? 'company', parentId, restricted: options.restricted ?? false },
+  });
+  await ok(t.app, 'POST', `/v1/pools/${pool.id}/activate`, { token });
+  return pool.id as string;
+}
