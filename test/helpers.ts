@@ -68,14 +68,13 @@ export async function createTestApp(backend: Backend): Promise<TestApp> {
   const deps: Deps = { db: database.db, clock, log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) };
   await ensureFirstSuperuser(deps, SUPERUSER.email, SUPERUSER.password);
   const app = await buildApp({ deps });
-  const login = await call(app, 'POST', '/v1/auth/login', { body: SUPERUSER });
-  if (login.status !== 200) throw new Error(`superuser login failed: ${JSON.stringify(login.body)}`);
+  const superuser = await apiTokenFor(app, SUPERUSER.email, SUPERUSER.password);
   return {
     app,
     deps,
     clock,
     database,
-    superuser: login.body.token,
+    superuser,
     async close() {
       await app.close();
       await database.close();
@@ -112,12 +111,23 @@ export async function call(
   return { status: res.statusCode, body, headers: res.headers };
 }
 
-/** Signs a person up and logs them in; returns the account id and a bearer token. */
+/**
+ * Logs in and creates an unscoped API token that never expires: tests move the clock by months,
+ * past any session's end, as a program holding an API token would live through.
+ */
+async function apiTokenFor(app: FastifyInstance, email: string, password: string): Promise<string> {
+  const login = await call(app, 'POST', '/v1/auth/login', { body: { email, password } });
+  if (login.status !== 200) throw new Error(`login of ${email} failed: ${JSON.stringify(login.body)}`);
+  const created = await call(app, 'POST', '/v1/tokens', { token: login.body.token, body: { name: 'tests' } });
+  if (created.status !== 201) throw new Error(`token for ${email} failed: ${JSON.stringify(created.body)}`);
+  return created.body.token;
+}
+
+/** Signs a person up; returns the account id and a bearer (API) token. */
 export async function person(t: TestApp, email: string): Promise<{ id: string; email: string; token: string }> {
   const created = await call(t.app, 'POST', '/v1/accounts', { body: { email, name: email.split('@')[0], password: PASSWORD } });
   if (created.status !== 201) throw new Error(`sign-up failed: ${JSON.stringify(created.body)}`);
-  const login = await call(t.app, 'POST', '/v1/auth/login', { body: { email, password: PASSWORD } });
-  return { id: created.body.id, email, token: login.body.token };
+  return { id: created.body.id, email, token: await apiTokenFor(t.app, email, PASSWORD) };
 }
 
 /** Calls that must succeed: throws with the problem document otherwise. */

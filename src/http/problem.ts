@@ -17,6 +17,8 @@ export function sendProblem(
     .code(status)
     .type(PROBLEM_CONTENT_TYPE)
     .send({
+      // Extras first: the standard members of the document can never be overridden by them.
+      ...extras,
       type: `urn:licensepool:problem:${code}`,
       title,
       status,
@@ -24,7 +26,6 @@ export function sendProblem(
       code,
       instance: request.url.split('?')[0],
       requestId: request.id,
-      ...extras,
     });
 }
 

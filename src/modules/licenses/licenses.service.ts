@@ -20,6 +20,8 @@ interface LicenseTerms {
   validUntil: Date | null;
 }
 
+const SEVERITY = ['LIMIT_EXCEEDS_PARENT', 'FEATURE_NOT_IN_PARENT', 'VALIDITY_OUTSIDE_PARENT'] as const;
+
 const licenseAudit = (l: LicenseRow) => ({
   entityType: 'license',
   entityId: l.id,
@@ -70,14 +72,15 @@ async function checkTerms(db: Executor, pool: PoolRow, terms: LicenseTerms, now:
   const { state } = await computeStateOf(db, parent!, startsAt);
   const parentViolations = checkAgainstParent(terms, state);
   if (parentViolations.length > 0) {
-    const first = parentViolations[0]!;
+    // The most serious kind names the refusal; every violation is listed.
+    const first = [...parentViolations].sort((a, b) => SEVERITY.indexOf(a.code) - SEVERITY.indexOf(b.code))[0]!;
     const detail =
       first.code === 'LIMIT_EXCEEDS_PARENT'
         ? `${first.meter}: ${first.limit} is more than the parent pool has (${first.parentLimit})`
         : first.code === 'FEATURE_NOT_IN_PARENT'
           ? `${first.feature}: the parent pool does not have this feature`
           : `${first.meter ?? first.feature}: the parent pool has it only until ${first.parentUntil}`;
-    throw new AppError(first.code, detail, { violations: parentViolations.filter((v) => v.code === first.code) });
+    throw new AppError(first.code, detail, { violations: parentViolations });
   }
 }
 
@@ -157,7 +160,7 @@ export async function changeLicenseStatus(deps: Deps, actor: Actor, id: string, 
     const { license } = await licenseFor(tx, actor, id, 'control', true);
     const current = licenseStatusAt(license, now);
     const next = nextLicenseStatus(current, action);
-    if (!next) throw new AppError('INVALID_TRANSITION', `cannot ${action} a license that is ${current}`, { status: current });
+    if (!next) throw new AppError('INVALID_TRANSITION', `cannot ${action} a license that is ${current}`, { currentStatus: current });
     const updated = await updateLicenseRow(tx, license.id, { status: next, updatedAt: now });
     await insertAuditEvent(tx, actor, now, {
       action: `license.${action}`,

@@ -68,7 +68,7 @@ export async function decideMember(deps: Deps, actor: Actor, id: string, action:
     const view = await memberFor(tx, actor, id, 'operate', true);
     const rule = DECISIONS[action];
     if (!(rule.from as readonly string[]).includes(view.member.status)) {
-      throw new AppError('INVALID_TRANSITION', `cannot ${action} a member that is ${view.member.status}`, { status: view.member.status });
+      throw new AppError('INVALID_TRANSITION', `cannot ${action} a member that is ${view.member.status}`, { currentStatus: view.member.status });
     }
     const updated = await updateMemberRow(tx, view.member.id, { status: rule.to, decidedAt: now, decidedBy: actor.principal.accountId });
     await insertAuditEvent(tx, actor, now, {

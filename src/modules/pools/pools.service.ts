@@ -86,7 +86,7 @@ export async function changePoolStatus(deps: Deps, actor: Actor, id: string, act
     const now = deps.clock.now();
     const pool = await poolFor(tx, actor, id, 'control', { lock: true });
     const next = nextPoolStatus(pool.status, action);
-    if (!next) throw new AppError('INVALID_TRANSITION', `cannot ${action} a pool that is ${pool.status}`, { status: pool.status });
+    if (!next) throw new AppError('INVALID_TRANSITION', `cannot ${action} a pool that is ${pool.status}`, { currentStatus: pool.status });
     const updated = await updatePoolRow(tx, pool.id, { status: next, updatedAt: now });
     await insertAuditEvent(tx, actor, now, {
       action: `pool.${action}`,
