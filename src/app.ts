@@ -4,8 +4,9 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { registerAuth } from './http/auth.js';
+import { registerInputGuards } from './http/input.js';
 import { registerMetrics } from './http/metrics.js';
-import { registerProblemHandlers } from './http/problem.js';
+import { registerProblemHandlers, sendFrameworkProblem } from './http/problem.js';
 import type { Deps } from './lib/context.js';
 import { newId } from './lib/ids.js';
 import { accountRoutes } from './modules/accounts/accounts.routes.js';
@@ -42,6 +43,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : newId('request');
     },
     ajv: { customOptions: { coerceTypes: false } },
+    frameworkErrors: sendFrameworkProblem,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
@@ -51,6 +53,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   registerProblemHandlers(app);
+  registerInputGuards(app);
   await app.register(fastifyCookie);
   registerAuth(app, deps);
   registerMetrics(app, { processMetrics: options.processMetrics ?? false });

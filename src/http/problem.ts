@@ -41,10 +41,24 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
 function fieldErrors(error: FastifyError & { validationContext?: string }): FieldError[] {
   if (!hasZodFastifySchemaValidationErrors(error)) return [];
   const where = error.validationContext ?? 'body';
-  return error.validation.map((v) => {
+  return error.validation.flatMap((v) => {
     const rest = v.instancePath.split('/').filter(Boolean);
-    return { path: [where, ...rest].join('.'), message: v.message ?? 'invalid' };
+    // An unknown field is named by its own path (`body.colour`), not by the object holding it.
+    const keys = (v.params as { keys?: unknown }).keys;
+    if (v.keyword === 'unrecognized_keys' && Array.isArray(keys) && keys.length > 0) {
+      return keys.map((key) => ({ path: [where, ...rest, String(key)].join('.'), message: 'unknown field' }));
+    }
+    return [{ path: [where, ...rest].join('.'), message: v.message ?? 'invalid' }];
   });
+}
+
+/**
+ * Errors the router raises before any route runs (an undecodable URL, a path segment longer
+ * than the router takes): the same 4xx problem document as every other invalid request,
+ * instead of Fastify's own JSON. Passed to Fastify as `frameworkErrors`.
+ */
+export function sendFrameworkProblem(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  sendProblem(request, reply, 'VALIDATION_FAILED', error.message, { errors: [{ path: 'url', message: error.message }] });
 }
 
 export function registerProblemHandlers(app: FastifyInstance): void {

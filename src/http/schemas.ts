@@ -15,7 +15,16 @@ export const IdParam = z.string().min(1).max(64);
 export const IdParams = z.object({ id: IdParam }).strict();
 
 export const Timestamp = z.string().describe('ISO 8601 UTC timestamp');
-export const TimestampInput = z.iso.datetime({ offset: true }).describe('ISO 8601 timestamp');
+/** The instants PostgreSQL and JavaScript both hold: years 0001 to 9999 (UTC). */
+const EARLIEST = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+export const TimestampInput = z.iso
+  .datetime({ offset: true })
+  .refine((s) => {
+    const at = Date.parse(s);
+    return at >= EARLIEST && at <= LATEST;
+  }, 'must fall between the years 0001 and 9999 (UTC)')
+  .describe('ISO 8601 timestamp');
 
 export const PostalAddress = z
   .object({

@@ -1,4 +1,4 @@
-import { type Binding, holdsAtLeast, type Principal } from '../../domain/access.js';
+import { type Binding, can, holdsAtLeast, type Principal } from '../../domain/access.js';
 import type { Actor, Deps } from '../../lib/context.js';
 import { csrfTokenFor, newSecret, sha256, verifyPassword } from '../../lib/crypto.js';
 import { AppError, notFound } from '../../lib/errors.js';
@@ -81,7 +81,7 @@ export async function createApiToken(deps: Deps, actor: Actor, input: CreateToke
   const now = deps.clock.now();
   if (input.poolId && input.role) {
     const path = isIdOf('pool', input.poolId) ? await findPoolPath(deps.db, input.poolId) : null;
-    if (!path) throw notFound('pool');
+    if (!path || !can(actor.principal, path, 'read')) throw notFound('pool');
     if (!holdsAtLeast(actor.principal, path, input.role)) {
       throw new AppError('FORBIDDEN', `you do not hold the role ${input.role} at this pool`);
     }
