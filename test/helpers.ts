@@ -85,7 +85,7 @@ export async function createTestApp(backend: Backend): Promise<TestApp> {
 export interface Answer {
   status: number;
   body: any;
-  headers: Record<string, string | string[] | undefined>;
+  headers: import('node:http').OutgoingHttpHeaders;
 }
 
 /** One HTTP request through Fastify's inject (no socket), JSON in and out. */

@@ -1,0 +1,82 @@
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { loadConfig } from '../config.js';
+import { openDatabase } from '../db/client.js';
+import { systemClock } from '../lib/clock.js';
+import { SYSTEM_ACTOR, type Deps } from '../lib/context.js';
+import { AppError } from '../lib/errors.js';
+import { findAccountByEmail } from '../modules/accounts/accounts.repo.js';
+import { createPool, grantRole } from '../modules/pools/pools.service.js';
+
+const USAGE = `usage: licensepool <command>
+
+  serve                                   run the API and background work (same as npm start)
+  migrate                                 apply database migrations and exit
+  create-root --name NAME --operator-email EMAIL
+                                          create a vendor root and make an existing account its operator
+
+Storage: DATABASE_URL for PostgreSQL, otherwise the embedded database in LICENSEPOOL_DATA_DIR (./data).`;
+
+async function withDeps<T>(fn: (deps: Deps) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const database = await openDatabase(
+    config.databaseUrl ? { driver: 'postgres', url: config.databaseUrl } : { driver: 'pglite', dataDir: config.dataDir },
+  );
+  try {
+    await database.migrate();
+    return await fn({ db: database.db, clock: systemClock, log: pino({ level: config.logLevel }) });
+  } finally {
+    await database.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve': {
+        const { serve } = await import('../main.js');
+        await serve();
+        return 0;
+      }
+      case 'migrate':
+        await withDeps(async () => undefined);
+        process.stdout.write('migrations applied\n');
+        return 0;
+      case 'create-root': {
+        const { values } = parseArgs({ args: rest, options: { name: { type: 'string' }, 'operator-email': { type: 'string' } } });
+        if (!values.name || !values['operator-email']) throw new UsageError('create-root needs --name and --operator-email');
+        const operatorEmail = values['operator-email'];
+        const root = await withDeps(async (deps) => {
+          if (!(await findAccountByEmail(deps.db, operatorEmail))) {
+            throw new AppError('ACCOUNT_NOT_FOUND', `no account has the e-mail ${operatorEmail}; sign up first (POST /v1/accounts)`);
+          }
+          const pool = await createPool(deps, SYSTEM_ACTOR, { name: values.name!, kind: 'vendor', restricted: false });
+          await grantRole(deps, SYSTEM_ACTOR, pool.id, { email: operatorEmail, role: 'operator' });
+          return pool;
+        });
+        process.stdout.write(`${root.id}\n`);
+        return 0;
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+        process.stdout.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command: ${command}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof AppError) {
+      process.stderr.write(`${err.code}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+class UsageError extends Error {}
