@@ -34,16 +34,15 @@ export const stateRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { 
   app.get('/v1/pools/:id/state', {
     schema: { tags: ['pools'], summary: 'License state: limits, use and features after the whole ancestor chain', params: IdParams, response: { 200: PoolState, ...ERROR_RESPONSES } },
   }, async (request) => {
-    const now = deps.clock.now();
-    const { pool, state, licensesInEffect } = await getPoolState(deps, actorOf(request), request.params.id);
+    const { pool, at, state, licensesInEffect } = await getPoolState(deps, actorOf(request), request.params.id);
     return {
       poolId: pool.id,
-      at: now.toISOString(),
+      at: at.toISOString(),
       serving: state.serving,
       notServing: state.notServing,
       meters: state.meters.map((m) => ({ ...m, until: iso(m.until) })),
       features: state.features.map((f) => ({ ...f, until: iso(f.until) })),
-      licenses: licensesInEffect.map((l) => presentLicense(l, now)),
+      licenses: licensesInEffect.map((l) => presentLicense(l, at)),
     };
   });
 };

@@ -8,6 +8,8 @@ import { findRunningLicenses, findUsage, type LicenseRow } from './state.repo.js
 
 export interface LoadedState {
   pool: PoolRow;
+  /** The moment the state was computed for. */
+  at: Date;
   state: QuotaState;
   /** The pool's own licenses in effect at the moment the state was computed. */
   licensesInEffect: LicenseRow[];
@@ -34,7 +36,7 @@ export async function computeStateOf(db: Executor, pool: PoolRow, at: Date): Pro
     now: at,
   };
   const licensesInEffect = licenses.filter((l) => l.poolId === pool.id && isInEffect(l, at));
-  return { pool, state: computeQuotaState(input), licensesInEffect };
+  return { pool, at, state: computeQuotaState(input), licensesInEffect };
 }
 
 export async function getPoolState(deps: Deps, actor: Actor, poolId: string): Promise<LoadedState> {
