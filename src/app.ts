@@ -52,6 +52,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
 
+  // JSON is the one request format; text/plain would otherwise reach the schemas as a string.
+  app.removeContentTypeParser('text/plain');
   registerProblemHandlers(app);
   registerInputGuards(app);
   await app.register(fastifyCookie);

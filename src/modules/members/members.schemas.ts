@@ -11,10 +11,14 @@ const DeviceInput = z
   })
   .strict();
 
-export const AddMemberBody = z.union([
-  z.object({ email: Email.describe('The e-mail of an existing account') }).strict(),
-  z.object({ device: DeviceInput }).strict(),
-]);
+/** One object rather than a union, so a mistake is reported at its own field. */
+export const AddMemberBody = z
+  .object({
+    email: Email.optional().describe('A person: the e-mail of an existing account'),
+    device: DeviceInput.optional().describe('A device: its serial and type'),
+  })
+  .strict()
+  .refine((b) => (b.email === undefined) !== (b.device === undefined), { message: 'give either email or device, not both' });
 export type AddMemberBody = z.infer<typeof AddMemberBody>;
 
 export const ListMembersQuery = z.object({ status: z.enum(MEMBER_STATUSES).optional(), ...PageQuery }).strict();

@@ -23,12 +23,13 @@ export async function addMember(deps: Deps, actor: Actor, poolId: string, input:
     const pool = await poolFor(tx, actor, poolId, 'manage', { lock: true });
     if (pool.status === 'closed') throw new AppError('INVALID_TRANSITION', 'the pool is closed');
     let subject: { accountId: string } | { deviceId: string };
-    if ('email' in input) {
+    if (input.email !== undefined) {
       const account = await findAccountByEmail(tx, input.email);
       if (!account) throw new AppError('ACCOUNT_NOT_FOUND', `no account has the e-mail ${input.email}; the person must sign up first`);
       subject = { accountId: account.id };
     } else {
-      const device = await findOrCreateDevice(tx, { id: newId('device'), rootId: pool.rootId, serial: input.device.serial, type: input.device.type, createdAt: now });
+      const { serial, type } = input.device!;
+      const device = await findOrCreateDevice(tx, { id: newId('device'), rootId: pool.rootId, serial, type, createdAt: now });
       subject = { deviceId: device.id };
     }
     const inserted = await insertMember(tx, { id: newId('member'), rootId: pool.rootId, poolId: pool.id, status: 'pending', ...subject, createdAt: now });
