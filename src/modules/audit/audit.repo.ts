@@ -1,6 +1,7 @@
-import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
-import { textArray, type Executor } from '../../db/client.js';
-import { auditEvents, pools } from '../../db/schema.js';
+import { and, asc, eq, gt, inArray, type SQL } from 'drizzle-orm';
+import type { Executor } from '../../db/client.js';
+import { poolIdsInSubtreesOf } from '../pools/pools.repo.js';
+import { auditEvents } from '../../db/schema.js';
 import type { Actor } from '../../lib/context.js';
 import { newId } from '../../lib/ids.js';
 
@@ -50,11 +51,7 @@ export interface AuditFilter {
 
 export async function findAuditEvents(db: Executor, f: AuditFilter) {
   const where: SQL[] = [];
-  const inSubtreeOf = (ids: readonly string[]) =>
-    inArray(
-      auditEvents.poolId,
-      db.select({ id: pools.id }).from(pools).where(sql`${pools.path} && ${textArray(ids)}`),
-    );
+  const inSubtreeOf = (ids: readonly string[]) => inArray(auditEvents.poolId, poolIdsInSubtreesOf(db, ids));
   if (f.subtreeOf) where.push(inSubtreeOf([f.subtreeOf]));
   if (f.within) where.push(inSubtreeOf(f.within));
   if (f.licenseId) where.push(eq(auditEvents.licenseId, f.licenseId));

@@ -1,6 +1,7 @@
-import { and, asc, eq, gt, gte, ilike, inArray, isNotNull, isNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
-import { textArray, type Executor } from '../../db/client.js';
-import { licenses, pools, type LicenseStatus } from '../../db/schema.js';
+import { and, asc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, or, type SQL } from 'drizzle-orm';
+import { containsText, type Executor } from '../../db/client.js';
+import { poolIdsInSubtreesOf } from '../pools/pools.repo.js';
+import { licenses, type LicenseStatus } from '../../db/schema.js';
 import type { LicenseRow } from '../state/state.repo.js';
 
 export async function insertLicense(db: Executor, row: typeof licenses.$inferInsert): Promise<LicenseRow> {
@@ -42,19 +43,15 @@ function statusCondition(status: LicenseStatus, now: Date): SQL {
   return eq(licenses.status, status);
 }
 
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
-
 export async function findLicenses(db: Executor, f: LicenseFilter): Promise<LicenseRow[]> {
   const where: SQL[] = [];
   if (f.poolId) where.push(eq(licenses.poolId, f.poolId));
   if (f.status) where.push(statusCondition(f.status, f.now));
   if (f.endsAfter) where.push(and(isNotNull(licenses.validUntil), gte(licenses.validUntil, f.endsAfter))!);
   if (f.endsBefore) where.push(and(isNotNull(licenses.validUntil), lt(licenses.validUntil, f.endsBefore))!);
-  if (f.q) where.push(ilike(licenses.name, `%${escapeLike(f.q)}%`));
+  if (f.q) where.push(containsText(licenses.name, f.q));
   if (f.within) {
-    where.push(
-      inArray(licenses.poolId, db.select({ id: pools.id }).from(pools).where(sql`${pools.path} && ${textArray(f.within)}`)),
-    );
+    where.push(inArray(licenses.poolId, poolIdsInSubtreesOf(db, f.within)));
   }
   if (f.after) where.push(gt(licenses.id, f.after));
   return db

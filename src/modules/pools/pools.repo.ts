@@ -1,8 +1,15 @@
-import { and, asc, eq, gt, ilike, inArray, sql, type SQL } from 'drizzle-orm';
-import { textArray, type Executor } from '../../db/client.js';
+import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
+import { containsText, textArray, type Executor } from '../../db/client.js';
 import { pools, type PoolStatus } from '../../db/schema.js';
 
 export type PoolRow = typeof pools.$inferSelect;
+
+/** Pools inside the subtree of any of `poolIds` (the pools themselves included): one GIN lookup. */
+export const inSubtreesOf = (poolIds: readonly string[]): SQL => sql`${pools.path} && ${textArray(poolIds)}`;
+
+/** The ids of those pools, as a subquery for filtering other tables by pool. */
+export const poolIdsInSubtreesOf = (db: Executor, poolIds: readonly string[]) =>
+  db.select({ id: pools.id }).from(pools).where(inSubtreesOf(poolIds));
 
 export async function findPool(db: Executor, id: string): Promise<PoolRow | undefined> {
   const [row] = await db.select().from(pools).where(eq(pools.id, id));
@@ -47,15 +54,13 @@ export interface PoolFilter {
   limit: number;
 }
 
-const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
-
 export async function findPools(db: Executor, f: PoolFilter): Promise<PoolRow[]> {
   const where: SQL[] = [];
   if (f.parentId) where.push(eq(pools.parentId, f.parentId));
   if (f.rootId) where.push(eq(pools.rootId, f.rootId));
   if (f.status) where.push(eq(pools.status, f.status));
-  if (f.q) where.push(ilike(pools.name, `%${escapeLike(f.q)}%`));
-  if (f.within) where.push(sql`${pools.path} && ${textArray(f.within)}`);
+  if (f.q) where.push(containsText(pools.name, f.q));
+  if (f.within) where.push(inSubtreesOf(f.within));
   if (f.after) where.push(gt(pools.id, f.after));
   return db
     .select()
