@@ -17,9 +17,11 @@ export interface AuditEntry {
   after?: unknown;
 }
 
-/** Appends one event; call it inside the transaction of the change it records. */
-export async function insertAuditEvent(tx: Executor, actor: Actor, at: Date, entry: AuditEntry): Promise<void> {
-  await tx.insert(auditEvents).values({
+export type AuditEventRow = typeof auditEvents.$inferSelect;
+
+/** The row of one event, for callers that write it inside a statement of their own. */
+export function auditEventRow(actor: Actor, at: Date, entry: AuditEntry): AuditEventRow {
+  return {
     id: newId('event'),
     at,
     actorId: actor.principal.accountId,
@@ -34,7 +36,12 @@ export async function insertAuditEvent(tx: Executor, actor: Actor, at: Date, ent
     before: entry.before ?? null,
     after: entry.after ?? null,
     requestId: actor.requestId,
-  });
+  };
+}
+
+/** Appends one event; call it inside the transaction of the change it records. */
+export async function insertAuditEvent(tx: Executor, actor: Actor, at: Date, entry: AuditEntry): Promise<void> {
+  await tx.insert(auditEvents).values(auditEventRow(actor, at, entry));
 }
 
 export interface AuditFilter {

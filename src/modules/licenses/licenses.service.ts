@@ -42,7 +42,8 @@ async function checkTerms(db: Executor, pool: PoolRow, terms: LicenseTerms, now:
       errors: [{ path: 'body.validUntil', message: 'must come after validFrom' }],
     });
   }
-  const [meters, features] = await Promise.all([findMeters(db, pool.rootId), findFeatures(db, pool.rootId)]);
+  const meters = await findMeters(db, pool.rootId);
+  const features = await findFeatures(db, pool.rootId);
   const meterKeys = new Set(meters.map((m) => m.key));
   const unknownMeters = Object.keys(terms.limits).filter((k) => !meterKeys.has(k));
   if (unknownMeters.length > 0) {

@@ -1,5 +1,7 @@
 import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
-import { containsText, textArray, type Executor } from '../../db/client.js';
+import { containsText, rowsOf, textArray, type Executor } from '../../db/client.js';
+import { iso } from '../../lib/time.js';
+import type { AuditEventRow } from '../audit/audit.repo.js';
 import { pools, type PoolStatus } from '../../db/schema.js';
 
 export type PoolRow = typeof pools.$inferSelect;
@@ -36,6 +38,41 @@ export async function findPathPools(db: Executor, path: readonly string[]): Prom
 export async function insertPool(db: Executor, row: typeof pools.$inferInsert): Promise<PoolRow> {
   const [inserted] = await db.insert(pools).values(row).returning();
   return inserted!;
+}
+
+/**
+ * Adds a child pool and its audit event in one statement, which is its own transaction: the
+ * parent is locked FOR SHARE (siblings may be added side by side, but the parent's status cannot
+ * change meanwhile) and must not be closed. Two round trips per pool (the caller's read of the
+ * parent, and this) instead of five: creating a tree is bound by round trips and statements.
+ * False when the parent was closed in between.
+ */
+export async function insertChildPool(db: Executor, pool: PoolRow, event: AuditEventRow): Promise<boolean> {
+  const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
+  const rows = await rowsOf<{ id: string }>(
+    db,
+    sql`WITH parent AS (
+          SELECT id FROM pools WHERE id = ${pool.parentId}::text AND status <> 'closed' FOR SHARE
+        ), created AS (
+          INSERT INTO pools (id, root_id, parent_id, path, depth, name, kind, status, restricted, valid_until,
+                             max_borrow_days, queue, billing_address, created_at, updated_at)
+          SELECT ${pool.id}::text, ${pool.rootId}::text, parent.id, ${textArray(pool.path)}, ${pool.depth}::int,
+                 ${pool.name}::text, ${pool.kind}::text, ${pool.status}::text, ${pool.restricted}::boolean,
+                 ${iso(pool.validUntil)}::timestamptz, ${pool.maxBorrowDays}::int, ${json(pool.queue)}::jsonb,
+                 ${json(pool.billingAddress)}::jsonb, ${iso(pool.createdAt)}::timestamptz, ${iso(pool.updatedAt)}::timestamptz
+          FROM parent
+          RETURNING id
+        )
+        INSERT INTO audit_events (id, at, actor_id, token_id, action, entity_type, entity_id, root_id, pool_id,
+                                  license_id, member_id, before, after, request_id)
+        SELECT ${event.id}::text, ${iso(event.at)}::timestamptz, ${event.actorId}::text, ${event.tokenId}::text,
+               ${event.action}::text, ${event.entityType}::text, created.id, ${event.rootId}::text, created.id,
+               ${event.licenseId}::text, ${event.memberId}::text, ${json(event.before)}::jsonb, ${json(event.after)}::jsonb,
+               ${event.requestId}::text
+        FROM created
+        RETURNING entity_id AS id`,
+  );
+  return rows.length === 1;
 }
 
 export async function updatePoolRow(db: Executor, id: string, patch: Partial<typeof pools.$inferInsert>): Promise<PoolRow> {

@@ -4,9 +4,9 @@ import type { Actor, Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { findAccountByEmail } from '../accounts/accounts.repo.js';
-import { insertAuditEvent } from '../audit/audit.repo.js';
+import { auditEventRow, insertAuditEvent } from '../audit/audit.repo.js';
 import { poolFor, reachOf } from './pool-access.js';
-import { findPools, insertPool, updatePoolRow, type PoolRow } from './pools.repo.js';
+import { findPools, insertChildPool, insertPool, updatePoolRow, type PoolRow } from './pools.repo.js';
 import type { CreatePoolBody, GrantRoleBody, ListPoolsQuery, UpdatePoolBody } from './pools.schemas.js';
 import {
   deleteRoleBinding,
@@ -27,33 +27,43 @@ const poolAudit = (pool: PoolRow) => ({ entityType: 'pool', entityId: pool.id, r
  * nothing until activated [004].
  */
 export async function createPool(deps: Deps, actor: Actor, input: CreatePoolBody): Promise<PoolRow> {
-  return deps.db.transaction(async (tx) => {
-    const now = deps.clock.now();
-    const id = newId('pool');
-    let placement: { rootId: string; parentId: string | null; path: string[]; depth: number; status: PoolRow['status'] };
-    if (input.parentId === undefined) {
-      if (!actor.principal.superuser) throw new AppError('FORBIDDEN', 'only a superuser creates root pools');
-      placement = { rootId: id, parentId: null, path: [id], depth: 0, status: 'active' };
-    } else {
-      // Lock the parent so it cannot be closed while a child is being added under it.
-      const parent = await poolFor(tx, actor, input.parentId, 'administer', { lock: true, what: 'parent pool' });
-      if (parent.status === 'closed') throw new AppError('INVALID_TRANSITION', 'the parent pool is closed');
-      placement = { rootId: parent.rootId, parentId: parent.id, path: [...parent.path, id], depth: parent.depth + 1, status: 'initializing' };
-    }
-    const pool = await insertPool(tx, {
-      id,
-      ...placement,
-      name: input.name,
-      kind: input.kind,
-      restricted: input.restricted,
-      validUntil: input.validUntil ? new Date(input.validUntil) : null,
-      queue: DEFAULT_QUEUE,
-      createdAt: now,
-      updatedAt: now,
+  const now = deps.clock.now();
+  const id = newId('pool');
+  const fields = {
+    id,
+    name: input.name,
+    kind: input.kind,
+    restricted: input.restricted,
+    validUntil: input.validUntil ? new Date(input.validUntil) : null,
+    maxBorrowDays: null,
+    queue: DEFAULT_QUEUE,
+    billingAddress: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  if (input.parentId === undefined) {
+    if (!actor.principal.superuser) throw new AppError('FORBIDDEN', 'only a superuser creates root pools');
+    return deps.db.transaction(async (tx) => {
+      const pool = await insertPool(tx, { ...fields, rootId: id, parentId: null, path: [id], depth: 0, status: 'active' });
+      await insertAuditEvent(tx, actor, now, { action: 'pool.created', ...poolAudit(pool), after: pool });
+      return pool;
     });
-    await insertAuditEvent(tx, actor, now, { action: 'pool.created', ...poolAudit(pool), after: pool });
-    return pool;
-  });
+  }
+  // Paths never change, so the parent's path can be read and authorized before the write;
+  // the write itself re-checks, under a lock, that the parent is still open.
+  const parent = await poolFor(deps.db, actor, input.parentId, 'administer', { what: 'parent pool' });
+  if (parent.status === 'closed') throw new AppError('INVALID_TRANSITION', 'the parent pool is closed');
+  const pool: PoolRow = {
+    ...fields,
+    rootId: parent.rootId,
+    parentId: parent.id,
+    path: [...parent.path, id],
+    depth: parent.depth + 1,
+    status: 'initializing',
+  };
+  const event = auditEventRow(actor, now, { action: 'pool.created', ...poolAudit(pool), after: pool });
+  if (!(await insertChildPool(deps.db, pool, event))) throw new AppError('INVALID_TRANSITION', 'the parent pool is closed');
+  return pool;
 }
 
 export const getPool = (deps: Deps, actor: Actor, id: string) => poolFor(deps.db, actor, id, 'read');

@@ -20,13 +20,12 @@ export interface LoadedState {
  * (the path's pools, their running licenses, the root's catalog, usage), then pure arithmetic.
  */
 export async function computeStateOf(db: Executor, pool: PoolRow, at: Date): Promise<LoadedState> {
-  const [pathPools, licenses, meters, features, usage] = await Promise.all([
-    findPathPools(db, pool.path),
-    findRunningLicenses(db, pool.path, at),
-    findMeters(db, pool.rootId),
-    findFeatures(db, pool.rootId),
-    findUsage(db, pool.path),
-  ]);
+  // One after another: `db` may be a transaction, whose one connection takes one query at a time.
+  const pathPools = await findPathPools(db, pool.path);
+  const licenses = await findRunningLicenses(db, pool.path, at);
+  const meters = await findMeters(db, pool.rootId);
+  const features = await findFeatures(db, pool.rootId);
+  const usage = await findUsage(db, pool.path);
   const input: QuotaInput = {
     path: pathPools,
     licenses,
