@@ -93,7 +93,7 @@ export async function call(
   app: FastifyInstance,
   method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
   url: string,
-  options: { token?: string | undefined; body?: unknown; headers?: Record<string, string>; rawBody?: string } = {},
+  options: { token?: string | undefined; body?: unknown; headers?: Record<string, string>; rawBody?: string; remoteAddress?: string } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -105,7 +105,13 @@ export async function call(
     payload = JSON.stringify(options.body);
     headers['content-type'] = 'application/json';
   }
-  const res = await app.inject({ method, url, headers, ...(payload !== undefined ? { payload } : {}) });
+  const res = await app.inject({
+    method,
+    url,
+    headers,
+    ...(payload !== undefined ? { payload } : {}),
+    ...(options.remoteAddress ? { remoteAddress: options.remoteAddress } : {}),
+  });
   const type = String(res.headers['content-type'] ?? '');
   const body = type.includes('json') && res.body ? JSON.parse(res.body) : res.body;
   return { status: res.statusCode, body, headers: res.headers };

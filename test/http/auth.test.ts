@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../src/db/client.js';
-import { LOGIN_FAILURES_PER_ACCOUNT } from '../../src/modules/auth/auth.service.js';
+import { LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_ADDRESS } from '../../src/modules/auth/auth.service.js';
 import { backends, call, childPool, createTestApp, ok, PASSWORD, person, vendor, type TestApp } from '../helpers.js';
 
 const cookieOf = (headers: Record<string, unknown>, name: string): string | undefined => {
@@ -61,6 +61,18 @@ for (const backend of backends()) {
       assert.equal(blocked.body.code, 'TOO_MANY_ATTEMPTS');
       t.clock.advance(16 * 60_000);
       assert.equal((await call(t.app, 'POST', '/v1/auth/login', { body: { email: victim.email, password: PASSWORD } })).status, 200);
+    });
+
+    test('failed logins are throttled per client address too, whatever e-mails it tries', async () => {
+      const attacker = '192.0.2.7';
+      for (let i = 0; i < LOGIN_FAILURES_PER_ADDRESS; i++) {
+        const res = await call(t.app, 'POST', '/v1/auth/login', { remoteAddress: attacker, body: { email: `spray${i}@example.test`, password: 'guess' } });
+        assert.equal(res.status, 401);
+      }
+      const blocked = await call(t.app, 'POST', '/v1/auth/login', { remoteAddress: attacker, body: { email: 'ada@example.test', password: PASSWORD } });
+      assert.equal(blocked.status, 429);
+      const elsewhere = await call(t.app, 'POST', '/v1/auth/login', { remoteAddress: '198.51.100.9', body: { email: 'ada@example.test', password: PASSWORD } });
+      assert.equal(elsewhere.status, 200, 'another address is not affected');
     });
 
     test('the session cookie works for reads; unsafe requests need the CSRF token', async () => {
