@@ -50,6 +50,16 @@ export function can(principal: Principal, path: readonly string[], permission: P
 }
 
 /**
+ * The pools whose subtrees the principal holds `permission` on, for a query to check a pool's
+ * path against (`path && pools`); 'all' for a superuser. Not offered for `control`, which also
+ * depends on where in the path a role is held.
+ */
+export function poolsGranting(principal: Principal, permission: Exclude<Permission, 'control'>): string[] | 'all' {
+  if (principal.superuser) return 'all';
+  return principal.bindings.filter((b) => ALLOWED[permission].includes(b.role)).map((b) => b.poolId);
+}
+
+/**
  * Which roles the principal may grant at the pool: operators any; admins admin below
  * themselves and manager/deputy anywhere in their subtree; managers and deputies deputies.
  */

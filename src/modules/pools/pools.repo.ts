@@ -40,39 +40,56 @@ export async function insertPool(db: Executor, row: typeof pools.$inferInsert): 
   return inserted!;
 }
 
+/** What a new child pool is given; where it sits in the tree comes from its parent. */
+export type ChildPoolFields = Omit<PoolRow, 'rootId' | 'parentId' | 'path' | 'depth' | 'status'>;
+
 /**
- * Adds a child pool and its audit event in one statement, which is its own transaction: the
- * parent is locked FOR SHARE (siblings may be added side by side, but the parent's status cannot
- * change meanwhile) and must not be closed. Two round trips per pool (the caller's read of the
- * parent, and this) instead of five: creating a tree is bound by round trips and statements.
- * False when the parent was closed in between.
+ * Adds a child pool and its audit event in one statement, which is its own transaction and one
+ * round trip: creating a tree is bound by round trips and statements, not by data. The parent
+ * is locked FOR SHARE (siblings may be added side by side; its status cannot change meanwhile),
+ * must not be closed, and its path must lie inside `allowedAt` (pools where the caller holds
+ * the right to add children, see `poolsGranting`). Undefined when any of that fails; the caller
+ * then finds out which, to answer 404, 403 or 409.
  */
-export async function insertChildPool(db: Executor, pool: PoolRow, event: AuditEventRow): Promise<boolean> {
+export async function insertChildPool(
+  db: Executor,
+  parentId: string,
+  allowedAt: readonly string[] | 'all',
+  pool: ChildPoolFields,
+  event: AuditEventRow,
+): Promise<PoolRow | undefined> {
   const json = (value: unknown) => (value === null ? null : JSON.stringify(value));
-  const rows = await rowsOf<{ id: string }>(
+  const allowed = allowedAt === 'all' ? sql`TRUE` : sql`path && ${textArray(allowedAt)}`;
+  const rows = await rowsOf<{ root_id: string; path: string[]; depth: number }>(
     db,
     sql`WITH parent AS (
-          SELECT id FROM pools WHERE id = ${pool.parentId}::text AND status <> 'closed' FOR SHARE
+          SELECT id, root_id, path, depth FROM pools
+          WHERE id = ${parentId}::text AND status <> 'closed' AND ${allowed}
+          FOR SHARE
         ), created AS (
           INSERT INTO pools (id, root_id, parent_id, path, depth, name, kind, status, restricted, valid_until,
                              max_borrow_days, queue, billing_address, created_at, updated_at)
-          SELECT ${pool.id}::text, ${pool.rootId}::text, parent.id, ${textArray(pool.path)}, ${pool.depth}::int,
-                 ${pool.name}::text, ${pool.kind}::text, ${pool.status}::text, ${pool.restricted}::boolean,
+          SELECT ${pool.id}::text, parent.root_id, parent.id, parent.path || ${pool.id}::text, parent.depth + 1,
+                 ${pool.name}::text, ${pool.kind}::text, 'initializing', ${pool.restricted}::boolean,
                  ${iso(pool.validUntil)}::timestamptz, ${pool.maxBorrowDays}::int, ${json(pool.queue)}::jsonb,
                  ${json(pool.billingAddress)}::jsonb, ${iso(pool.createdAt)}::timestamptz, ${iso(pool.updatedAt)}::timestamptz
           FROM parent
-          RETURNING id
+          RETURNING root_id, path, depth
+        ), audited AS (
+          INSERT INTO audit_events (id, at, actor_id, token_id, action, entity_type, entity_id, root_id, pool_id,
+                                    license_id, member_id, before, after, request_id)
+          SELECT ${event.id}::text, ${iso(event.at)}::timestamptz, ${event.actorId}::text, ${event.tokenId}::text,
+                 ${event.action}::text, 'pool', ${pool.id}::text, created.root_id, ${pool.id}::text, NULL, NULL, NULL,
+                 ${json(event.after)}::jsonb || jsonb_build_object('rootId', created.root_id, 'parentId', ${parentId}::text,
+                   'path', to_jsonb(created.path), 'depth', created.depth, 'status', 'initializing'),
+                 ${event.requestId}::text
+          FROM created
         )
-        INSERT INTO audit_events (id, at, actor_id, token_id, action, entity_type, entity_id, root_id, pool_id,
-                                  license_id, member_id, before, after, request_id)
-        SELECT ${event.id}::text, ${iso(event.at)}::timestamptz, ${event.actorId}::text, ${event.tokenId}::text,
-               ${event.action}::text, ${event.entityType}::text, created.id, ${event.rootId}::text, created.id,
-               ${event.licenseId}::text, ${event.memberId}::text, ${json(event.before)}::jsonb, ${json(event.after)}::jsonb,
-               ${event.requestId}::text
-        FROM created
-        RETURNING entity_id AS id`,
+        SELECT root_id, path, depth FROM created`,
   );
-  return rows.length === 1;
+  const placed = rows[0];
+  if (!placed) return undefined;
+  return { ...pool, rootId: placed.root_id, parentId, path: placed.path, depth: placed.depth, status: 'initializing' };
 }
 
 export async function updatePoolRow(db: Executor, id: string, patch: Partial<typeof pools.$inferInsert>): Promise<PoolRow> {

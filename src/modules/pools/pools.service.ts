@@ -1,4 +1,4 @@
-import { can, canGrant } from '../../domain/access.js';
+import { can, canGrant, poolsGranting } from '../../domain/access.js';
 import { nextPoolStatus, type PoolAction } from '../../domain/status.js';
 import type { Actor, Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
@@ -49,21 +49,12 @@ export async function createPool(deps: Deps, actor: Actor, input: CreatePoolBody
       return pool;
     });
   }
-  // Paths never change, so the parent's path can be read and authorized before the write;
-  // the write itself re-checks, under a lock, that the parent is still open.
-  const parent = await poolFor(deps.db, actor, input.parentId, 'administer', { what: 'parent pool' });
-  if (parent.status === 'closed') throw new AppError('INVALID_TRANSITION', 'the parent pool is closed');
-  const pool: PoolRow = {
-    ...fields,
-    rootId: parent.rootId,
-    parentId: parent.id,
-    path: [...parent.path, id],
-    depth: parent.depth + 1,
-    status: 'initializing',
-  };
-  const event = auditEventRow(actor, now, { action: 'pool.created', ...poolAudit(pool), after: pool });
-  if (!(await insertChildPool(deps.db, pool, event))) throw new AppError('INVALID_TRANSITION', 'the parent pool is closed');
-  return pool;
+  const event = auditEventRow(actor, now, { action: 'pool.created', entityType: 'pool', entityId: id, poolId: id, after: fields });
+  const created = await insertChildPool(deps.db, input.parentId, poolsGranting(actor.principal, 'administer'), fields, event);
+  if (created) return created;
+  // Nothing was added: say why, as for any act on a pool (404 unseen, 403 not allowed).
+  await poolFor(deps.db, actor, input.parentId, 'administer', { what: 'parent pool' });
+  throw new AppError('INVALID_TRANSITION', 'the parent pool is closed');
 }
 
 export const getPool = (deps: Deps, actor: Actor, id: string) => poolFor(deps.db, actor, id, 'read');
