@@ -281,3 +281,46 @@ export const rateLimits = pgTable('rate_limits', {
   windowStart: ts('window_start').notNull(),
   count: integer('count').notNull(),
 });
+
+/** R1: who a pool admits, by e-mail address or domain [004]; judged by src/domain/access-rules.ts. */
+export const accessRules = pgTable(
+  'access_rules',
+  {
+    id: text('id').primaryKey(),
+    poolId: text('pool_id')
+      .notNull()
+      .references(() => pools.id, { onDelete: 'cascade' }),
+    effect: text('effect', { enum: ['include', 'exclude'] }).notNull(),
+    match: text('match', { enum: ['domain', 'email'] }).notNull(),
+    /** Lower-cased e-mail address or domain. */
+    value: text('value').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('access_rules_pool_rule_key').on(t.poolId, t.effect, t.match, t.value)],
+);
+
+export const SIGNING_KEY_STATUSES = ['active', 'verifying', 'retired'] as const;
+
+/**
+ * Ed25519 keys a root signs licenses with. `active` signs; after a rotation the previous key is
+ * `verifying` (still published in the JWKS, so licenses it signed keep verifying) until retired.
+ */
+export const signingKeys = pgTable(
+  'signing_keys',
+  {
+    kid: text('kid').primaryKey(),
+    rootId: text('root_id')
+      .notNull()
+      .references(() => pools.id),
+    status: text('status', { enum: SIGNING_KEY_STATUSES }).notNull(),
+    publicJwk: jsonb('public_jwk').$type<Record<string, string>>().notNull(),
+    /** PKCS#8 PEM. */
+    privateKey: text('private_key').notNull(),
+    createdAt: createdAt(),
+    retiredAt: ts('retired_at'),
+  },
+  (t) => [
+    uniqueIndex('signing_keys_one_active_key').on(t.rootId).where(sql`status = 'active'`),
+    index('signing_keys_root_idx').on(t.rootId, t.status),
+  ],
+);

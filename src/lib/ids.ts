@@ -17,6 +17,8 @@ export const ID_PREFIXES = {
   member: 'mem',
   event: 'evt',
   request: 'req',
+  accessRule: 'acr',
+  signingKey: 'key',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
