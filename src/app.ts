@@ -9,6 +9,7 @@ import { registerMetrics } from './http/metrics.js';
 import { registerProblemHandlers, sendFrameworkProblem } from './http/problem.js';
 import type { Deps } from './lib/context.js';
 import { newId } from './lib/ids.js';
+import { accessRuleRoutes } from './modules/access-rules/access-rules.routes.js';
 import { accountRoutes } from './modules/accounts/accounts.routes.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
@@ -81,7 +82,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, stateRoutes, memberRoutes, auditRoutes];
+  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, stateRoutes, memberRoutes, auditRoutes, accessRuleRoutes];
   for (const plugin of modules) await app.register(plugin, { deps });
   await app.register(authRoutes, { deps, secureCookies: options.secureCookies ?? false });
   return app;

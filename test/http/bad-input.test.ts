@@ -73,6 +73,7 @@ const BODY_ROUTES: BodyRow[] = [
     }),
   },
   { method: 'POST', route: '/v1/pools/{id}/roles', url: (w) => `/v1/pools/${w.child}/roles`, valid: () => ({ email: 'new.person@licensepool.test', role: 'manager' }) },
+  { method: 'POST', route: '/v1/pools/{id}/access-rules', url: (w) => `/v1/pools/${w.child}/access-rules`, valid: () => ({ effect: 'exclude', match: 'domain', value: 'rival.test' }) },
   { method: 'POST', route: '/v1/pools/{id}/meters', url: (w) => `/v1/pools/${w.root}/meters`, valid: () => ({ key: 'rooms', name: 'Rooms', draws: ['seats'] }) },
   { method: 'POST', route: '/v1/pools/{id}/features', url: (w) => `/v1/pools/${w.root}/features`, valid: () => ({ key: 'elevator', name: 'Elevator' }) },
   {
@@ -375,6 +376,15 @@ for (const backend of backends()) {
       }
     });
 
+    /** Valid values of required query parameters, sent along while another one is broken. */
+    const REQUIRED_QUERY: Record<string, Record<string, string>> = {
+      '/v1/pools/{id}/access-rules/check': { email: 'someone@licensepool.test' },
+    };
+    const requiredQuery = (route: string, except?: string) =>
+      Object.entries(REQUIRED_QUERY[route] ?? {})
+        .filter(([name]) => name !== except)
+        .map(([name, value]) => `${name}=${encodeURIComponent(value)}`);
+
     test('query strings: wrong enums, non-numeric and out-of-range limits, unknown, repeated, huge and NUL values: 422 naming the parameter', async (ctx) => {
       let routes = 0;
       for (const [route, ops] of Object.entries(doc.paths)) {
@@ -384,7 +394,8 @@ for (const backend of backends()) {
         routes++;
         const base = route.replace(/\{(\w+)\}/g, (_m, name: string) => realParam(route, name, w, []));
         await ctx.test(`GET ${base}`, async () => {
-          const bad = (qs: string, path: string, what: string) => send('GET', `${base}?${qs}`).then((res) => assertFieldError(res, path, `GET ${base}?${what}`));
+          const bad = (qs: string, path: string, what: string) =>
+            send('GET', `${base}?${[...requiredQuery(route, qs.split('=')[0]), qs].join('&')}`).then((res) => assertFieldError(res, path, `GET ${base}?${what}`));
           await bad('unexpected=1', 'querystring.unexpected', 'unknown parameter');
           for (const p of query) {
             const at = `querystring.${p.name}`;
@@ -430,8 +441,10 @@ for (const backend of backends()) {
           const body = row?.valid(w);
           const m = method.toUpperCase() as Method;
           for (const param of params) {
+            const query = requiredQuery(route);
             const urlWith = (value: string) =>
-              route.replace(/\{(\w+)\}/g, (_x, name: string) => (name === param.name ? value : realParam(route, name, w, actions)));
+              route.replace(/\{(\w+)\}/g, (_x, name: string) => (name === param.name ? value : realParam(route, name, w, actions))) +
+              (query.length > 0 ? `?${query.join('&')}` : '');
             await ctx.test(`${m} ${route} with a bad {${param.name}}`, async () => {
               if (param.name === 'action') {
                 assertFieldError(await send(m, urlWith('explode'), body ? { body } : {}), 'params.action', 'unknown action');

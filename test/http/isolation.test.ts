@@ -30,6 +30,8 @@ interface Tenant {
   operatorTokenId: string;
   /** A role binding at the child pool. */
   childRoleId: string;
+  /** An access rule on the child pool. */
+  childAccessRuleId: string;
   meter: { id: string; key: string };
   feature: { id: string; key: string };
   license: { id: string; name: string };
@@ -90,6 +92,10 @@ const TABLE: Row[] = [
   { method: 'POST', route: '/v1/pools/{id}/roles', url: (a) => `/v1/pools/${a.child}/roles`, body: (_a, me) => ({ email: me.email, role: 'deputy' }), ...denied },
   { method: 'GET', route: '/v1/pools/{id}/roles', url: (a) => `/v1/pools/${a.child}/roles`, ...denied },
   { method: 'DELETE', route: '/v1/pools/{id}/roles/{roleId}', url: (a) => `/v1/pools/${a.child}/roles/${a.childRoleId}`, ...denied },
+  { method: 'POST', route: '/v1/pools/{id}/access-rules', url: (a) => `/v1/pools/${a.child}/access-rules`, body: (_a, me) => ({ effect: 'include', match: 'email', value: me.email }), ...denied },
+  { method: 'GET', route: '/v1/pools/{id}/access-rules', url: (a) => `/v1/pools/${a.child}/access-rules`, ...denied },
+  { method: 'GET', route: '/v1/pools/{id}/access-rules/check', url: (a) => `/v1/pools/${a.child}/access-rules/check?email=${encodeURIComponent(a.member.person.email)}`, ...denied },
+  { method: 'DELETE', route: '/v1/pools/{id}/access-rules/{ruleId}', url: (a) => `/v1/pools/${a.child}/access-rules/${a.childAccessRuleId}`, ...denied },
   { method: 'GET', route: '/v1/pools/{id}/state', url: (a) => `/v1/pools/${a.child}/state`, ...denied },
 
   // catalog
@@ -170,6 +176,7 @@ async function buildTenant(t: TestApp, label: string): Promise<Tenant> {
     body: { name: licenseName, limits: { [meterKey]: 10 }, features: [featureKey] },
   });
   const role = await ok(t.app, 'POST', `/v1/pools/${child}/roles`, { token: op.token, body: { email: op.email, role: 'deputy' } });
+  const accessRule = await ok(t.app, 'POST', `/v1/pools/${child}/access-rules`, { token: op.token, body: { effect: 'exclude', match: 'domain', value: `${label}.rival.test` } });
   const memberPerson = await person(t, `${label}.member@licensepool.test`);
   const member = await ok(t.app, 'POST', `/v1/pools/${child}/members`, { token: op.token, body: { email: memberPerson.email } });
   await ok(t.app, 'POST', `/v1/members/${member.id}/verify`, { token: op.token });
@@ -183,6 +190,7 @@ async function buildTenant(t: TestApp, label: string): Promise<Tenant> {
     operator: op,
     operatorTokenId: tokens.data[0].id,
     childRoleId: role.id,
+    childAccessRuleId: accessRule.id,
     meter: { id: meters.data[0].id, key: meterKey },
     feature: { id: features.data[0].id, key: featureKey },
     license: { id: license.id, name: licenseName },
@@ -200,6 +208,7 @@ function ghostOf(a: Tenant): Tenant {
     operator: ghostPerson(a.operator),
     operatorTokenId: newId('token'),
     childRoleId: newId('role'),
+    childAccessRuleId: newId('accessRule'),
     meter: { ...a.meter, id: newId('meter') },
     feature: { ...a.feature, id: newId('feature') },
     license: { ...a.license, id: newId('license') },
@@ -219,6 +228,7 @@ function secretsOf(a: Tenant): string[] {
     a.operator.email,
     a.operatorTokenId,
     a.childRoleId,
+    a.childAccessRuleId,
     a.meter.id,
     a.meter.key,
     a.feature.id,
