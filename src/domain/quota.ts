@@ -14,6 +14,8 @@ export interface QuotaPool {
   restricted: boolean;
   status: PoolStatus;
   validUntil: Date | null;
+  /** The longest borrow the pool allows (null: borrowing not enabled). */
+  maxBorrowDays?: number | null;
 }
 
 export interface QuotaLicense {

@@ -1,0 +1,108 @@
+/**
+ * The claim decision (U2): may a member take `quantity` units of a meter now? Pure: the caller
+ * brings the locked counters and the path's state; the answer is a grant, or every reason for
+ * refusing with a stable code, the nearest limiting pool first.
+ */
+import type { AccessVerdict } from './access-rules.js';
+import { ownGrant, notServingReasons, type OwnGrant, type QuotaLicense, type QuotaPool } from './quota.js';
+
+export type ClaimKind = 'lease' | 'borrow' | 'assignment';
+
+export type RefusalReason =
+  | { code: 'POOL_NOT_ACTIVE'; poolId: string; status: string }
+  | { code: 'POOL_EXPIRED'; poolId: string; validUntil: string }
+  | { code: 'MEMBER_NOT_VERIFIED'; memberId: string; status: string }
+  | { code: 'DEVICE_BLOCKED'; memberId: string; deviceStatus: string }
+  | { code: 'ACCESS_RULE'; poolId: string; ruleId: string | null; detail: string }
+  | { code: 'UNKNOWN_METER'; meter: string }
+  | { code: 'BORROW_TOO_LONG'; poolId: string; borrowDays: number; maxBorrowDays: number | null }
+  | { code: 'LIMIT_REACHED'; poolId: string; meter: string; limit: number; used: number };
+
+export interface ClaimRequest {
+  meter: string;
+  quantity: number;
+  kind: ClaimKind;
+  borrowDays?: number | undefined;
+}
+
+export interface ClaimSubject {
+  memberId: string;
+  memberStatus: string;
+  /** Device members: the registry status (`ok`, `lost`, `stolen`). */
+  deviceStatus: string | null;
+  /** Account members: the verdict of the access rules on the path. */
+  access: AccessVerdict | null;
+}
+
+/** Units in use, keyed by `${poolId} ${meterKey}`. */
+export type Counters = Map<string, number>;
+export const counterKey = (poolId: string, meter: string) => `${poolId} ${meter}`;
+
+export interface ClaimContext {
+  /** The member's pool and its ancestors, root first. */
+  path: readonly QuotaPool[];
+  licenses: readonly QuotaLicense[];
+  /** Meter key → every meter it draws on (transitively); a key missing here is no meter. */
+  closure: ReadonlyMap<string, readonly string[]>;
+  now: Date;
+}
+
+/** The (pool, meter) counters one unit of `meter` takes: every pool of the path, the meter and its draws. */
+export function touchedCounters(path: readonly QuotaPool[], meter: string, closure: ReadonlyMap<string, readonly string[]>): string[] {
+  const meters = [meter, ...(closure.get(meter) ?? [])];
+  return path.flatMap((p) => meters.map((m) => counterKey(p.id, m)));
+}
+
+export type Decision = { granted: true } | { granted: false; reasons: RefusalReason[] };
+
+/**
+ * Decides one request against `counters` (read, not changed: the caller adds a grant's units).
+ * All reasons are collected, so support can answer "why was I refused?" in one go.
+ */
+export function decideClaim(
+  ctx: ClaimContext,
+  subject: ClaimSubject,
+  request: ClaimRequest,
+  counters: Counters,
+  grants: ReadonlyMap<string, OwnGrant> = grantsOf(ctx),
+): Decision {
+  const reasons: RefusalReason[] = [];
+  for (const r of notServingReasons(ctx.path, ctx.now)) reasons.push(r);
+  if (subject.memberStatus !== 'verified') {
+    reasons.push({ code: 'MEMBER_NOT_VERIFIED', memberId: subject.memberId, status: subject.memberStatus });
+  }
+  if (subject.deviceStatus !== null && subject.deviceStatus !== 'ok') {
+    reasons.push({ code: 'DEVICE_BLOCKED', memberId: subject.memberId, deviceStatus: subject.deviceStatus });
+  }
+  if (subject.access && !subject.access.allowed) {
+    reasons.push({ code: 'ACCESS_RULE', poolId: subject.access.poolId, ruleId: subject.access.ruleId, detail: subject.access.reason });
+  }
+  const self = ctx.path[ctx.path.length - 1]!;
+  if (request.kind === 'borrow') {
+    // The strictest maxBorrowDays on the path applies [004].
+    const max = ctx.path.reduce<number | null>((m, p) => (p.maxBorrowDays == null ? m : m === null ? p.maxBorrowDays : Math.min(m, p.maxBorrowDays)), null);
+    const days = request.borrowDays ?? 0;
+    if (max === null || days > max) reasons.push({ code: 'BORROW_TOO_LONG', poolId: self.id, borrowDays: days, maxBorrowDays: max });
+  }
+  const drawn = ctx.closure.get(request.meter);
+  if (!drawn) {
+    reasons.push({ code: 'UNKNOWN_METER', meter: request.meter });
+    return { granted: false, reasons };
+  }
+  // Nearest pool first: the member's own pool, then up to the root.
+  for (const pool of [...ctx.path].reverse()) {
+    const grant = grants.get(pool.id)!;
+    for (const meter of [request.meter, ...drawn]) {
+      const limit = grant.limit(meter);
+      if (limit === null) continue;
+      const used = counters.get(counterKey(pool.id, meter)) ?? 0;
+      if (used + request.quantity > limit) reasons.push({ code: 'LIMIT_REACHED', poolId: pool.id, meter, limit, used });
+    }
+  }
+  return reasons.length === 0 ? { granted: true } : { granted: false, reasons };
+}
+
+/** Each path pool's own grant at `now`; computed once per batch and shared by its decisions. */
+export function grantsOf(ctx: Pick<ClaimContext, 'path' | 'licenses' | 'now'>): Map<string, OwnGrant> {
+  return new Map(ctx.path.map((p) => [p.id, ownGrant(p, ctx.licenses, ctx.now)]));
+}
