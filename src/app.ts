@@ -14,9 +14,11 @@ import { accountRoutes } from './modules/accounts/accounts.routes.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { catalogRoutes } from './modules/catalog/catalog.routes.js';
+import { claimRoutes } from './modules/claims/claims.routes.js';
 import { licenseRoutes } from './modules/licenses/licenses.routes.js';
 import { memberRoutes } from './modules/members/members.routes.js';
 import { poolRoutes } from './modules/pools/pools.routes.js';
+import { signingRoutes } from './modules/signing/signing.routes.js';
 import { stateRoutes } from './modules/state/state.routes.js';
 import { systemRoutes } from './modules/system/system.routes.js';
 
@@ -82,7 +84,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, stateRoutes, memberRoutes, auditRoutes, accessRuleRoutes];
+  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, stateRoutes, memberRoutes, auditRoutes, accessRuleRoutes, claimRoutes, signingRoutes];
   for (const plugin of modules) await app.register(plugin, { deps });
   await app.register(authRoutes, { deps, secureCookies: options.secureCookies ?? false });
   return app;

@@ -6,10 +6,13 @@ import { openDatabase } from './db/client.js';
 import { systemClock } from './lib/clock.js';
 import type { Deps } from './lib/context.js';
 import { ensureFirstSuperuser } from './modules/accounts/accounts.service.js';
+import { sweepExpiredClaims } from './modules/claims/claims.engine.js';
 import { expireLicenses } from './modules/licenses/licenses.service.js';
 
 /** How often a process records licenses that have reached their end. */
 const EXPIRY_SWEEP_MS = 60_000;
+/** How often a process gives back the units of leases and borrows that have run out. */
+const CLAIM_SWEEP_MS = 1_000;
 
 export async function serve(): Promise<void> {
   const config = loadConfig();
@@ -31,11 +34,16 @@ export async function serve(): Promise<void> {
     expireLicenses(deps).catch((err) => log.error({ err }, 'license expiry sweep failed'));
   }, EXPIRY_SWEEP_MS);
   sweep.unref();
+  const claimSweep = setInterval(() => {
+    sweepExpiredClaims(deps).catch((err) => log.error({ err }, 'claim expiry sweep failed'));
+  }, CLAIM_SWEEP_MS);
+  claimSweep.unref();
 
   closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
     if (err) log.error({ err }, 'shutting down after an error');
     else log.info({ signal }, 'shutting down');
     clearInterval(sweep);
+    clearInterval(claimSweep);
     await app.close();
     await database.close();
   });

@@ -324,3 +324,36 @@ export const signingKeys = pgTable(
     index('signing_keys_root_idx').on(t.rootId, t.status),
   ],
 );
+
+export const CLAIM_KINDS = ['lease', 'borrow', 'assignment'] as const;
+export const CLAIM_STATUSES = ['live', 'released', 'expired', 'revoked'] as const;
+
+/**
+ * A member using units of a meter. Live claims are what `pool_usage` counts: each takes
+ * `quantity` units of its meter and of every meter that meter draws on, on its pool and on
+ * every ancestor. A lease or borrow is live until `expires_at`; an assignment until released.
+ */
+export const claims = pgTable(
+  'claims',
+  {
+    id: text('id').primaryKey(),
+    rootId: text('root_id').notNull(),
+    poolId: text('pool_id').notNull(),
+    memberId: text('member_id').notNull(),
+    meterKey: text('meter_key').notNull(),
+    quantity: integer('quantity').notNull(),
+    kind: text('kind', { enum: CLAIM_KINDS }).notNull(),
+    fingerprint: text('fingerprint'),
+    status: text('status', { enum: CLAIM_STATUSES }).notNull(),
+    expiresAt: ts('expires_at'),
+    createdAt: createdAt(),
+    endedAt: ts('ended_at'),
+    endReason: text('end_reason'),
+  },
+  (t) => [
+    index('claims_pool_idx').on(t.poolId, t.id),
+    index('claims_member_idx').on(t.memberId, t.meterKey).where(sql`status = 'live'`),
+    index('claims_expiry_idx').on(t.expiresAt).where(sql`status = 'live'`),
+    check('claims_quantity_positive', sql`${t.quantity} > 0`),
+  ],
+);

@@ -48,7 +48,7 @@ export interface ClaimContext {
 }
 
 /** The (pool, meter) counters one unit of `meter` takes: every pool of the path, the meter and its draws. */
-export function touchedCounters(path: readonly QuotaPool[], meter: string, closure: ReadonlyMap<string, readonly string[]>): string[] {
+export function touchedCounters(path: readonly { id: string }[], meter: string, closure: ReadonlyMap<string, readonly string[]>): string[] {
   const meters = [meter, ...(closure.get(meter) ?? [])];
   return path.flatMap((p) => meters.map((m) => counterKey(p.id, m)));
 }

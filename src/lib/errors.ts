@@ -17,6 +17,8 @@ export const ERRORS = {
   LICENSE_ENDED: { status: 409, title: 'The license has ended' },
   MEMBER_EXISTS: { status: 409, title: 'Already a member of this pool' },
   ACCESS_RULE_EXISTS: { status: 409, title: 'The pool already has this rule' },
+  CLAIM_REFUSED: { status: 409, title: 'The claim is refused; `reasons` says why' },
+  CLAIM_ENDED: { status: 410, title: 'The claim has ended' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
   VALIDATION_FAILED: { status: 422, title: 'The request is invalid' },

@@ -18,6 +18,7 @@ export const ID_PREFIXES = {
   event: 'evt',
   request: 'req',
   accessRule: 'acr',
+  claim: 'clm',
   signingKey: 'key',
 } as const;
 

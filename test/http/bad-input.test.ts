@@ -28,6 +28,8 @@ interface World {
   member: string;
   roleId: string;
   tokenId: string;
+  /** A live lease of the (verified) member. */
+  claimId: string;
 }
 
 interface BodyRow {
@@ -73,6 +75,7 @@ const BODY_ROUTES: BodyRow[] = [
     }),
   },
   { method: 'POST', route: '/v1/pools/{id}/roles', url: (w) => `/v1/pools/${w.child}/roles`, valid: () => ({ email: 'new.person@licensepool.test', role: 'manager' }) },
+  { method: 'POST', route: '/v1/claims', url: () => '/v1/claims', valid: (w) => ({ memberId: w.member, meter: 'seats', kind: 'lease', quantity: 1, ttlSeconds: 60, fingerprint: 'bad-input' }) },
   { method: 'POST', route: '/v1/pools/{id}/access-rules', url: (w) => `/v1/pools/${w.child}/access-rules`, valid: () => ({ effect: 'exclude', match: 'domain', value: 'rival.test' }) },
   { method: 'POST', route: '/v1/pools/{id}/meters', url: (w) => `/v1/pools/${w.root}/meters`, valid: () => ({ key: 'rooms', name: 'Rooms', draws: ['seats'] }) },
   { method: 'POST', route: '/v1/pools/{id}/features', url: (w) => `/v1/pools/${w.root}/features`, valid: () => ({ key: 'elevator', name: 'Elevator' }) },
@@ -102,16 +105,22 @@ const BODY_ROUTES: BodyRow[] = [
 function realParam(route: string, name: string, w: World, actions: string[]): string {
   if (name === 'action') return actions[0]!;
   if (name === 'roleId') return w.roleId;
+  // Signing keys live on the root (a child answers NOT_A_ROOT); no kid is held, so {kid} is never what answers.
+  if (route.startsWith('/v1/pools/{id}/signing-keys')) return name === 'kid' ? newId('signingKey') : w.root;
   if (route.startsWith('/v1/pools/')) return w.child;
   if (route.startsWith('/v1/licenses/')) return w.license;
   if (route.startsWith('/v1/members/')) return w.member;
   if (route.startsWith('/v1/tokens/')) return w.tokenId;
+  if (route.startsWith('/v1/claims/')) return w.claimId;
   throw new Error(`no id for ${name} in ${route}: add one to realParam`);
 }
 
-/** Ids no route may take for anything but "not found"; `right` is the real id the slot takes. */
+/**
+ * Ids no route may take for anything but "not found"; `right` is the real id the slot takes. Ids
+ * of its kind are left out: a child pool in a root-only slot is a real pool (422 NOT_A_ROOT).
+ */
 const NOT_FOUND_IDS = (w: World, right: string): [string, string][] => [
-  ...[w.child, w.license, w.member, w.roleId, w.tokenId].filter((id) => id !== right).map((id): [string, string] => [`a real id of another kind (${id.split('_')[0]})`, id]),
+  ...[w.child, w.license, w.member, w.roleId, w.tokenId, w.claimId].filter((id) => id.split('_')[0] !== right.split('_')[0]).map((id): [string, string] => [`a real id of another kind (${id.split('_')[0]})`, id]),
   ['a word', 'nope'],
   ['SQL', "'; DROP TABLE pools; --"],
   ['quotes', 'pool_\' OR \'1\'=\'1'],
@@ -274,6 +283,8 @@ for (const backend of backends()) {
       const license = await ok(t.app, 'POST', `/v1/pools/${child}/licenses`, { token: tree.operator.token, body: { limits: { seats: 10 }, features: ['door'] } });
       const member = await ok(t.app, 'POST', `/v1/pools/${child}/members`, { token: tree.operator.token, body: { device: { serial: 'SN-0000', type: 'WiDI' } } });
       const role = await ok(t.app, 'POST', `/v1/pools/${child}/roles`, { token: tree.operator.token, body: { email: tree.operator.email, role: 'deputy' } });
+      await ok(t.app, 'POST', `/v1/members/${member.id}/verify`, { token: tree.operator.token });
+      const lease = await ok(t.app, 'POST', '/v1/claims', { token: tree.operator.token, body: { memberId: member.id, meter: 'seats', ttlSeconds: 86_400 } });
       const tokens = await ok(t.app, 'GET', '/v1/tokens', { token: t.superuser });
       w = {
         root: tree.root,
@@ -282,6 +293,7 @@ for (const backend of backends()) {
         member: member.id,
         roleId: role.id,
         tokenId: tokens.data[0].id,
+        claimId: lease.id,
       };
       doc = (await call(t.app, 'GET', '/openapi.json')).body;
       // Every bad request below must leave every table as it is: rows, and what is in them.

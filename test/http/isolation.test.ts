@@ -32,6 +32,11 @@ interface Tenant {
   childRoleId: string;
   /** An access rule on the child pool. */
   childAccessRuleId: string;
+  /** The member's live lease (fingerprint `member-app`) and a claim of its already checked in. */
+  claimId: string;
+  releasedClaimId: string;
+  /** A rotated-out (`verifying`) signing key of the root, which its operator could retire. */
+  signingKeyId: string;
   meter: { id: string; key: string };
   feature: { id: string; key: string };
   license: { id: string; name: string };
@@ -98,6 +103,11 @@ const TABLE: Row[] = [
   { method: 'DELETE', route: '/v1/pools/{id}/access-rules/{ruleId}', url: (a) => `/v1/pools/${a.child}/access-rules/${a.childAccessRuleId}`, ...denied },
   { method: 'GET', route: '/v1/pools/{id}/state', url: (a) => `/v1/pools/${a.child}/state`, ...denied },
 
+  // signing keys (the JWKS at /.well-known/jwks.json is public and outside /v1)
+  { method: 'GET', route: '/v1/pools/{id}/signing-keys', url: (a) => `/v1/pools/${a.root}/signing-keys`, ...denied },
+  { method: 'POST', route: '/v1/pools/{id}/signing-keys/rotate', url: (a) => `/v1/pools/${a.root}/signing-keys/rotate`, ...denied },
+  { method: 'POST', route: '/v1/pools/{id}/signing-keys/{kid}/retire', url: (a) => `/v1/pools/${a.root}/signing-keys/${a.signingKeyId}/retire`, ...denied },
+
   // catalog
   { method: 'POST', route: '/v1/pools/{id}/meters', url: (a) => `/v1/pools/${a.root}/meters`, body: () => ({ key: 'intruder_meter', name: 'x', draws: [] }), ...denied },
   { method: 'GET', route: '/v1/pools/{id}/meters', url: (a) => `/v1/pools/${a.root}/meters`, ...denied },
@@ -135,6 +145,55 @@ const TABLE: Row[] = [
     memberSees: (a) => [a.child, a.root],
   },
   { method: 'DELETE', route: '/v1/members/{id}', url: (a) => `/v1/members/${a.member.id}`, ...denied },
+
+  // claims: a member acts on its own; the self answers below change nothing (the same client
+  // asking again gets its live lease back, a heartbeat renews it, checking in an ended claim is a no-op)
+  {
+    method: 'POST',
+    route: '/v1/claims',
+    url: () => '/v1/claims',
+    body: (a) => ({ memberId: a.member.id, meter: a.meter.key, fingerprint: 'member-app', ttlSeconds: 86_400 }),
+    stranger: 'denied',
+    member: 'self',
+    why: 'a member claims for itself (here it gets its live lease back)',
+    memberSees: (a) => [a.child, a.root, a.member.id, a.claimId, a.meter.key],
+  },
+  {
+    method: 'GET',
+    route: '/v1/claims',
+    url: (a) => `/v1/claims?memberId=${a.member.id}`,
+    stranger: 'denied',
+    member: 'self',
+    why: 'a member lists its own claims',
+    memberSees: (a) => [a.child, a.root, a.member.id, a.claimId, a.releasedClaimId, a.meter.key],
+  },
+  { method: 'GET', route: '/v1/claims', url: (a) => `/v1/claims?poolId=${a.child}`, ...denied },
+  {
+    method: 'GET',
+    route: '/v1/claims/{id}',
+    url: (a) => `/v1/claims/${a.claimId}`,
+    stranger: 'denied',
+    member: 'self',
+    why: 'a member reads its own claim',
+    memberSees: (a) => [a.child, a.root, a.member.id, a.claimId, a.meter.key],
+  },
+  {
+    method: 'POST',
+    route: '/v1/claims/{id}/heartbeat',
+    url: (a) => `/v1/claims/${a.claimId}/heartbeat`,
+    stranger: 'denied',
+    member: 'self',
+    why: 'a member renews its own lease',
+    memberSees: (a) => [a.child, a.root, a.member.id, a.claimId, a.meter.key],
+  },
+  {
+    method: 'DELETE',
+    route: '/v1/claims/{id}',
+    url: (a) => `/v1/claims/${a.releasedClaimId}`,
+    stranger: 'denied',
+    member: 'self',
+    why: 'a member checks in its own claim (this one has ended: nothing changes)',
+  },
   ...(['verify', 'reject'] as const).map((action): Row => ({
     method: 'POST',
     route: '/v1/members/{id}/{action}',
@@ -180,7 +239,15 @@ async function buildTenant(t: TestApp, label: string): Promise<Tenant> {
   const memberPerson = await person(t, `${label}.member@licensepool.test`);
   const member = await ok(t.app, 'POST', `/v1/pools/${child}/members`, { token: op.token, body: { email: memberPerson.email } });
   await ok(t.app, 'POST', `/v1/members/${member.id}/verify`, { token: op.token });
+  const lease = await ok(t.app, 'POST', '/v1/claims', {
+    token: op.token,
+    body: { memberId: member.id, meter: meterKey, fingerprint: 'member-app', ttlSeconds: 86_400 },
+  });
+  const ended = await ok(t.app, 'POST', '/v1/claims', { token: op.token, body: { memberId: member.id, meter: meterKey, kind: 'assignment' } });
+  await ok(t.app, 'DELETE', `/v1/claims/${ended.id}`, { token: op.token });
   const tokens = await ok(t.app, 'GET', '/v1/tokens', { token: op.token });
+  const retiring = await ok(t.app, 'POST', `/v1/pools/${tree.root}/signing-keys/rotate`, { token: op.token });
+  await ok(t.app, 'POST', `/v1/pools/${tree.root}/signing-keys/rotate`, { token: op.token });
   return {
     label,
     root: tree.root,
@@ -191,6 +258,9 @@ async function buildTenant(t: TestApp, label: string): Promise<Tenant> {
     operatorTokenId: tokens.data[0].id,
     childRoleId: role.id,
     childAccessRuleId: accessRule.id,
+    claimId: lease.id,
+    releasedClaimId: ended.id,
+    signingKeyId: retiring.kid,
     meter: { id: meters.data[0].id, key: meterKey },
     feature: { id: features.data[0].id, key: featureKey },
     license: { id: license.id, name: licenseName },
@@ -209,6 +279,9 @@ function ghostOf(a: Tenant): Tenant {
     operatorTokenId: newId('token'),
     childRoleId: newId('role'),
     childAccessRuleId: newId('accessRule'),
+    claimId: newId('claim'),
+    releasedClaimId: newId('claim'),
+    signingKeyId: newId('signingKey'),
     meter: { ...a.meter, id: newId('meter') },
     feature: { ...a.feature, id: newId('feature') },
     license: { ...a.license, id: newId('license') },
@@ -229,6 +302,9 @@ function secretsOf(a: Tenant): string[] {
     a.operatorTokenId,
     a.childRoleId,
     a.childAccessRuleId,
+    a.claimId,
+    a.releasedClaimId,
+    a.signingKeyId,
     a.meter.id,
     a.meter.key,
     a.feature.id,
@@ -272,6 +348,7 @@ for (const backend of backends()) {
         `/v1/pools/${A.root}/meters`,
         `/v1/pools/${A.root}/features`,
         `/v1/pools/${A.child}/state`,
+        `/v1/pools/${A.root}/signing-keys`,
         `/v1/licenses?poolId=${A.child}`,
         `/v1/licenses/${A.license.id}/history`,
         `/v1/pools/${A.child}/members`,

@@ -1,0 +1,125 @@
+import { and, asc, eq, gt, inArray, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
+import { rowsOf, textArray, type Executor } from '../../db/client.js';
+import { claims, pools } from '../../db/schema.js';
+import { poolIdsInSubtreesOf } from '../pools/pools.repo.js';
+
+export type ClaimRow = typeof claims.$inferSelect;
+
+/** The path pools of a batch, share-locked in id order: license and status changes (which lock a pool for update) wait until the batch commits. */
+export async function sharePools(tx: Executor, ids: readonly string[]) {
+  return tx.select().from(pools).where(inArray(pools.id, [...ids])).orderBy(asc(pools.id)).for('share');
+}
+
+/**
+ * Locks the usage counters, creating the missing ones, always in (pool, meter) order so two
+ * batches may wait for each other but never deadlock. Returns `${pool} ${meter}` → used.
+ */
+export async function lockCounters(tx: Executor, keys: readonly string[]): Promise<Map<string, number>> {
+  const sorted = [...new Set(keys)].sort();
+  const poolIds = sorted.map((k) => k.slice(0, k.indexOf(' ')));
+  const meters = sorted.map((k) => k.slice(k.indexOf(' ') + 1));
+  if (sorted.length === 0) return new Map();
+  await tx.execute(sql`
+    INSERT INTO pool_usage (pool_id, meter_key, used)
+    SELECT p, m, 0 FROM unnest(${textArray(poolIds)}, ${textArray(meters)}) AS k(p, m)
+    ORDER BY p, m
+    ON CONFLICT DO NOTHING`);
+  const rows = await rowsOf<{ pool_id: string; meter_key: string; used: string | number }>(
+    tx,
+    sql`SELECT pool_id, meter_key, used FROM pool_usage
+        WHERE (pool_id, meter_key) IN (SELECT * FROM unnest(${textArray(poolIds)}, ${textArray(meters)}))
+        ORDER BY pool_id, meter_key
+        FOR UPDATE`,
+  );
+  return new Map(rows.map((r) => [`${r.pool_id} ${r.meter_key}`, Number(r.used)]));
+}
+
+/** Writes the counters that changed, in one statement. */
+export async function writeCounters(tx: Executor, changed: ReadonlyMap<string, number>): Promise<void> {
+  if (changed.size === 0) return;
+  const keys = [...changed.keys()];
+  await tx.execute(sql`
+    UPDATE pool_usage AS u SET used = v.used
+    FROM unnest(${textArray(keys.map((k) => k.slice(0, k.indexOf(' '))))}, ${textArray(keys.map((k) => k.slice(k.indexOf(' ') + 1)))},
+                ${sql`ARRAY[${sql.join(keys.map((k) => sql`${changed.get(k)!}`), sql`, `)}]::bigint[]`}) AS v(pool_id, meter_key, used)
+    WHERE u.pool_id = v.pool_id AND u.meter_key = v.meter_key`);
+}
+
+export async function insertClaims(tx: Executor, rows: (typeof claims.$inferInsert)[]): Promise<void> {
+  if (rows.length > 0) await tx.insert(claims).values(rows);
+}
+
+/** Live claims by id, locked (check-in and expiry). */
+export async function lockLiveClaims(tx: Executor, ids: readonly string[]): Promise<ClaimRow[]> {
+  if (ids.length === 0) return [];
+  return tx.select().from(claims).where(and(inArray(claims.id, [...ids]), eq(claims.status, 'live'))).orderBy(asc(claims.id)).for('update');
+}
+
+/** Live claims past their end, locked; rows another process is sweeping are skipped. */
+export async function lockExpiredClaims(tx: Executor, now: Date, limit: number): Promise<ClaimRow[]> {
+  return tx
+    .select()
+    .from(claims)
+    .where(and(eq(claims.status, 'live'), isNotNull(claims.expiresAt), lte(claims.expiresAt, now)))
+    .orderBy(asc(claims.id))
+    .limit(limit)
+    .for('update', { skipLocked: true });
+}
+
+export async function endClaims(tx: Executor, ids: readonly string[], status: 'released' | 'expired' | 'revoked', at: Date, reason: string) {
+  if (ids.length > 0) await tx.update(claims).set({ status, endedAt: at, endReason: reason }).where(inArray(claims.id, [...ids]));
+}
+
+/** Live leases of these members with a fingerprint, for U3's "same client gets its lease back". */
+export async function findLiveFingerprinted(tx: Executor, memberIds: readonly string[], now: Date): Promise<ClaimRow[]> {
+  if (memberIds.length === 0) return [];
+  return tx
+    .select()
+    .from(claims)
+    .where(and(inArray(claims.memberId, [...memberIds]), eq(claims.status, 'live'), isNotNull(claims.fingerprint), gt(claims.expiresAt, now)));
+}
+
+export async function extendLease(tx: Executor, id: string, expiresAt: Date, now: Date): Promise<ClaimRow | undefined> {
+  const [row] = await tx
+    .update(claims)
+    .set({ expiresAt })
+    .where(and(eq(claims.id, id), eq(claims.status, 'live'), eq(claims.kind, 'lease'), gt(claims.expiresAt, now)))
+    .returning();
+  return row;
+}
+
+export async function findClaim(db: Executor, id: string): Promise<ClaimRow | undefined> {
+  const [row] = await db.select().from(claims).where(eq(claims.id, id));
+  return row;
+}
+
+export async function findClaims(db: Executor, f: { poolId?: string; within?: readonly string[]; memberId?: string; live?: boolean; after?: string; limit: number; now: Date }) {
+  const where: SQL[] = [];
+  if (f.poolId) where.push(eq(claims.poolId, f.poolId));
+  if (f.within) where.push(inArray(claims.poolId, poolIdsInSubtreesOf(db, f.within)));
+  if (f.memberId) where.push(eq(claims.memberId, f.memberId));
+  if (f.live) where.push(eq(claims.status, 'live'), sql`(${claims.expiresAt} IS NULL OR ${claims.expiresAt} > ${f.now.toISOString()}::timestamptz)`);
+  if (f.after) where.push(gt(claims.id, f.after));
+  return db.select().from(claims).where(and(...where)).orderBy(asc(claims.id)).limit(f.limit);
+}
+
+/**
+ * What the counters should say: for every pool and meter, the units of the live claims in its
+ * subtree (each claim on every pool of its path and every meter of its closure, given as
+ * `closures`: meter key → meters it takes, itself included).
+ */
+export async function recount(db: Executor, rootId: string, closures: ReadonlyMap<string, readonly string[]>) {
+  const meterOf = [...closures.entries()].flatMap(([meter, taken]) => taken.map((t) => [meter, t] as const));
+  if (meterOf.length === 0) return [];
+  return rowsOf<{ pool_id: string; meter_key: string; used: string | number }>(
+    db,
+    sql`WITH takes(meter, taken) AS (SELECT * FROM unnest(${textArray(meterOf.map((m) => m[0]))}, ${textArray(meterOf.map((m) => m[1]))}))
+        SELECT ancestor AS pool_id, takes.taken AS meter_key, sum(c.quantity) AS used
+        FROM claims c
+        JOIN pools p ON p.id = c.pool_id
+        CROSS JOIN LATERAL unnest(p.path) AS ancestor
+        JOIN takes ON takes.meter = c.meter_key
+        WHERE c.root_id = ${rootId} AND c.status = 'live'
+        GROUP BY ancestor, takes.taken`,
+  );
+}

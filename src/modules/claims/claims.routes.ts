@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { actorOf } from '../../http/auth.js';
+import { ERROR_RESPONSES, IdParams, Page, Problem, toPage } from '../../http/schemas.js';
+import type { Deps } from '../../lib/context.js';
+import { AppError } from '../../lib/errors.js';
+import { ClaimEngine } from './claims.engine.js';
+import { Claim, CreateClaimBody, ListClaimsQuery, presentClaim } from './claims.schemas.js';
+import { checkIn, createClaim, getClaim, heartbeat, listClaims } from './claims.service.js';
+
+export const claimRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
+  const tags = ['claims'];
+  // One engine per process: its batches are what turn many claims into one commit.
+  const engine = new ClaimEngine(deps);
+  const present = (c: Parameters<typeof presentClaim>[0]) => presentClaim(c, deps.clock.now());
+
+  app.post('/v1/claims', {
+    schema: {
+      tags,
+      summary: 'Take units of a meter for a member: 201 with the claim, or 409 with every reason',
+      body: CreateClaimBody,
+      response: { 201: Claim, 200: Claim, 410: Problem, ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    const outcome = await createClaim(deps, engine, actorOf(request), request.body);
+    if (outcome.type === 'refused') {
+      const first = outcome.reasons[0]!;
+      throw new AppError('CLAIM_REFUSED', `refused: ${outcome.reasons.map((r) => r.code).join(', ')}`, { reasons: outcome.reasons, firstReason: first.code });
+    }
+    if (outcome.type !== 'granted') throw new Error('a claim request came back as a release');
+    // The live lease this client already holds is given back with 200, a new claim with 201.
+    return reply.code(outcome.reused ? 200 : 201).send(present(outcome.claim));
+  });
+
+  app.get('/v1/claims', {
+    schema: { tags, summary: 'Claims of a pool, of a member, or (neither given) all within your reach', querystring: ListClaimsQuery, response: { 200: Page(Claim), ...ERROR_RESPONSES } },
+  }, async (request) => toPage(await listClaims(deps, actorOf(request), request.query), request.query.limit, present));
+
+  app.get('/v1/claims/:id', {
+    schema: { tags, summary: 'Read a claim', params: IdParams, response: { 200: Claim, ...ERROR_RESPONSES } },
+  }, async (request) => present(await getClaim(deps, actorOf(request), request.params.id)));
+
+  app.post('/v1/claims/:id/heartbeat', {
+    schema: { tags, summary: 'Renew a lease by its own time to live; 410 when it has ended (expired, revoked, checked in)', params: IdParams, response: { 200: Claim, 410: Problem, ...ERROR_RESPONSES } },
+  }, async (request) => present(await heartbeat(deps, actorOf(request), request.params.id)));
+
+  app.delete('/v1/claims/:id', {
+    schema: { tags, summary: 'Check in: give the units back (idempotent)', params: IdParams, response: { 204: z.null(), ...ERROR_RESPONSES } },
+  }, async (request, reply) => {
+    await checkIn(deps, engine, actorOf(request), request.params.id);
+    return reply.code(204).send(null);
+  });
+};

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { CLAIM_KINDS, CLAIM_STATUSES } from '../../db/schema.js';
+import { IdParam, PageQuery, Timestamp } from '../../http/schemas.js';
+import { iso } from '../../lib/time.js';
+import { CatalogKey } from '../catalog/catalog.schemas.js';
+import type { ClaimRow } from './claims.repo.js';
+
+export const MAX_LEASE_SECONDS = 86_400;
+
+export const CreateClaimBody = z
+  .object({
+    memberId: IdParam,
+    meter: CatalogKey,
+    kind: z.enum(CLAIM_KINDS).default('lease').describe('lease: floating, renewed by heartbeats; borrow: checked out for offline use; assignment: until released'),
+    quantity: z.number().int().min(1).max(1_000_000).default(1),
+    ttlSeconds: z.number().int().min(10).max(MAX_LEASE_SECONDS).default(900).describe('Leases: how long until a heartbeat is due'),
+    borrowDays: z.number().int().min(1).max(3650).optional().describe('Borrows: for how many days (at most the pool\'s maxBorrowDays)'),
+    fingerprint: z.string().trim().min(1).max(200).optional().describe('The client; the same member, meter and fingerprint get their live lease back'),
+  })
+  .strict()
+  .refine((b) => (b.kind === 'borrow') === (b.borrowDays !== undefined), { message: 'borrowDays goes with kind borrow, and only with it', path: ['borrowDays'] });
+export type CreateClaimBody = z.infer<typeof CreateClaimBody>;
+
+export const ListClaimsQuery = z
+  .object({
+    poolId: IdParam.optional(),
+    memberId: IdParam.optional(),
+    live: z.enum(['true', 'false']).optional().describe('Only claims live now'),
+    ...PageQuery,
+  })
+  .strict();
+export type ListClaimsQuery = z.infer<typeof ListClaimsQuery>;
+
+export const Claim = z.object({
+  id: z.string(),
+  rootId: z.string(),
+  poolId: z.string(),
+  memberId: z.string(),
+  meter: z.string(),
+  quantity: z.number().int(),
+  kind: z.enum(CLAIM_KINDS),
+  fingerprint: z.string().nullable(),
+  status: z.enum(CLAIM_STATUSES).describe('As of now: a live claim past its end shows `expired`'),
+  expiresAt: Timestamp.nullable(),
+  createdAt: Timestamp,
+  endedAt: Timestamp.nullable(),
+  endReason: z.string().nullable(),
+});
+
+/** A claim as the clock sees it: never live past its end, swept or not. */
+export function claimStatusAt(c: ClaimRow, now: Date): ClaimRow['status'] {
+  return c.status === 'live' && c.expiresAt !== null && c.expiresAt <= now ? 'expired' : c.status;
+}
+
+export function presentClaim(c: ClaimRow, now: Date): z.infer<typeof Claim> {
+  return {
+    id: c.id,
+    rootId: c.rootId,
+    poolId: c.poolId,
+    memberId: c.memberId,
+    meter: c.meterKey,
+    quantity: c.quantity,
+    kind: c.kind,
+    fingerprint: c.fingerprint,
+    status: claimStatusAt(c, now),
+    expiresAt: iso(c.expiresAt),
+    createdAt: iso(c.createdAt)!,
+    endedAt: iso(c.endedAt),
+    endReason: c.endReason,
+  };
+}

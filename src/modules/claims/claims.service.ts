@@ -1,0 +1,90 @@
+import type { Executor } from '../../db/client.js';
+import { judgeAccess } from '../../domain/access-rules.js';
+import type { Actor, Deps } from '../../lib/context.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import { isIdOf } from '../../lib/ids.js';
+import { findAccessRulesOf } from '../access-rules/access-rules.repo.js';
+import { findMember, type MemberView } from '../members/members.repo.js';
+import { poolFor, reachOf } from '../pools/pool-access.js';
+import { findPoolPath } from '../pools/pools.repo.js';
+import { sweepExpiredClaims, type ClaimEngine, type Outcome } from './claims.engine.js';
+import { extendLease, findClaim, findClaims, type ClaimRow } from './claims.repo.js';
+import { claimStatusAt, type CreateClaimBody, type ListClaimsQuery } from './claims.schemas.js';
+
+/** A member acts for itself; a pool's managers (and the vendor) act for its members and devices. */
+async function memberForClaims(db: Executor, actor: Actor, memberId: string): Promise<MemberView> {
+  if (!isIdOf('member', memberId)) throw notFound('member');
+  const view = await findMember(db, memberId);
+  if (!view) throw notFound('member');
+  if (view.member.accountId !== actor.principal.accountId) await poolFor(db, actor, view.member.poolId, 'manage', { what: 'member' });
+  return view;
+}
+
+async function claimFor(db: Executor, actor: Actor, claimId: string): Promise<ClaimRow> {
+  if (!isIdOf('claim', claimId)) throw notFound('claim');
+  const claim = await findClaim(db, claimId);
+  if (!claim) throw notFound('claim');
+  const member = await findMember(db, claim.memberId);
+  if (member?.member.accountId !== actor.principal.accountId) await poolFor(db, actor, claim.poolId, 'manage', { what: 'claim' });
+  return claim;
+}
+
+export async function createClaim(deps: Deps, engine: ClaimEngine, actor: Actor, input: CreateClaimBody): Promise<Outcome> {
+  const member = await memberForClaims(deps.db, actor, input.memberId);
+  const path = (await findPoolPath(deps.db, member.member.poolId))!;
+  // R1 applies to people, by their e-mail; devices have none.
+  const access = member.account ? judgeAccess(path, await findAccessRulesOf(deps.db, path), member.account.email) : null;
+  const op = { type: 'claim' as const, member, path, access, ...input };
+  const outcome = await engine.submit(op);
+  // A refusal must never be caused by a lease that has already run out: give those units back
+  // and decide once more.
+  if (outcome.type === 'refused' && outcome.reasons.some((r) => r.code === 'LIMIT_REACHED') && (await sweepExpiredClaims(deps)) > 0) {
+    return engine.submit(op);
+  }
+  return outcome;
+}
+
+/** Check-in: idempotent; checking in an ended claim changes nothing. */
+export async function checkIn(deps: Deps, engine: ClaimEngine, actor: Actor, claimId: string): Promise<void> {
+  await claimFor(deps.db, actor, claimId);
+  await engine.submit({ type: 'release', claimId });
+}
+
+/** Renews a live lease by its own time to live; an ended one answers 410 with why, so its holder stops using it. */
+export async function heartbeat(deps: Deps, actor: Actor, claimId: string): Promise<ClaimRow> {
+  const claim = await claimFor(deps.db, actor, claimId);
+  const now = deps.clock.now();
+  const status = claimStatusAt(claim, now);
+  if (status !== 'live') {
+    throw new AppError('CLAIM_ENDED', `the claim is ${status}${claim.endReason ? `: ${claim.endReason}` : ''}`, { status, endReason: claim.endReason });
+  }
+  if (claim.kind !== 'lease') throw new AppError('INVALID_TRANSITION', `a ${claim.kind} is not renewed by heartbeats`);
+  const ttl = claim.expiresAt!.getTime() - claim.createdAt.getTime();
+  const renewed = await extendLease(deps.db, claim.id, new Date(now.getTime() + ttl), now);
+  if (!renewed) throw new AppError('CLAIM_ENDED', 'the claim ended meanwhile', { status: 'expired' });
+  return renewed;
+}
+
+export const getClaim = (deps: Deps, actor: Actor, claimId: string) => claimFor(deps.db, actor, claimId);
+
+export async function listClaims(deps: Deps, actor: Actor, query: ListClaimsQuery): Promise<ClaimRow[]> {
+  let within = reachOf(actor);
+  if (query.memberId) {
+    await memberForClaims(deps.db, actor, query.memberId);
+    within = undefined;
+  }
+  if (query.poolId) {
+    await poolFor(deps.db, actor, query.poolId, 'read');
+    within = undefined;
+  }
+  if (within && within.length === 0) return [];
+  return findClaims(deps.db, {
+    ...(query.poolId ? { poolId: query.poolId } : {}),
+    ...(within ? { within } : {}),
+    ...(query.memberId ? { memberId: query.memberId } : {}),
+    live: query.live === 'true',
+    ...(query.cursor ? { after: query.cursor } : {}),
+    limit: query.limit + 1,
+    now: deps.clock.now(),
+  });
+}

@@ -1,0 +1,179 @@
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { SignJWT } from 'jose';
+import type { Executor } from '../../db/client.js';
+import type { Clock } from '../../lib/clock.js';
+import { SYSTEM_ACTOR, type Actor, type Deps } from '../../lib/context.js';
+import { AppError, notFound } from '../../lib/errors.js';
+import { isIdOf, newId } from '../../lib/ids.js';
+import { LICENSE_TOKEN_ALG, LICENSE_TOKEN_TYPE } from '../../sdk/verify.js';
+import { insertAuditEvent } from '../audit/audit.repo.js';
+import { poolFor } from '../pools/pool-access.js';
+import { findPool, type PoolRow } from '../pools/pools.repo.js';
+import {
+  demoteActiveKey,
+  findActiveKey,
+  findKeys,
+  findPublishedKeys,
+  insertActiveKey,
+  lockKey,
+  retireKey,
+  type PublicSigningKeyRow,
+  type SigningKeyRow,
+} from './signing.repo.js';
+import { presentSigningKey } from './signing.schemas.js';
+
+/** A fresh Ed25519 key pair for a root, as the row that stores it (private half as PKCS#8 PEM). */
+function newActiveKey(rootId: string, now: Date) {
+  const kid = newId('signingKey');
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const { kty, crv, x } = publicKey.export({ format: 'jwk' });
+  return {
+    kid,
+    rootId,
+    status: 'active' as const,
+    publicJwk: { kty: kty!, crv: crv!, x: x!, kid, alg: LICENSE_TOKEN_ALG, use: 'sig' },
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    createdAt: now,
+  };
+}
+
+/** What the audit trail records of a key: never its private half. */
+const audited = (k: PublicSigningKeyRow) => presentSigningKey(k);
+
+function withoutPrivateKey(k: SigningKeyRow): PublicSigningKeyRow {
+  const { privateKey: _secret, ...rest } = k;
+  return rest;
+}
+
+/** Signing keys live on a root and only its operators manage them. */
+async function rootForKeys(tx: Executor, actor: Actor, rootId: string, lock: boolean): Promise<PoolRow> {
+  const root = await poolFor(tx, actor, rootId, 'operate', { lock });
+  if (root.parentId !== null) throw new AppError('NOT_A_ROOT', `signing keys live on the root pool ${root.rootId}`, { rootId: root.rootId });
+  return root;
+}
+
+/** The public keys of every root that still verify licenses: the JWKS. */
+export async function publishedKeys(deps: Deps) {
+  return findPublishedKeys(deps.db);
+}
+
+export async function listSigningKeys(deps: Deps, actor: Actor, rootId: string) {
+  const root = await rootForKeys(deps.db, actor, rootId, false);
+  return findKeys(deps.db, root.id);
+}
+
+/**
+ * Starts signing with a new key; the previous active key becomes `verifying`, so licenses it
+ * signed keep verifying until it is retired.
+ */
+export async function rotateSigningKey(deps: Deps, actor: Actor, rootId: string) {
+  return deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    // The root's row lock serializes rotations of one root.
+    const root = await rootForKeys(tx, actor, rootId, true);
+    // signLicense creates a first key without the root's lock. If one appears after the UPDATE's
+    // snapshot, the insert waits for it, finds the slot taken and inserts nothing; the second
+    // round demotes that key too.
+    const demoted: PublicSigningKeyRow[] = [];
+    for (let round = 0; round < 3; round++) {
+      const previous = await demoteActiveKey(tx, root.id);
+      if (previous) demoted.push(previous);
+      const key = await insertActiveKey(tx, newActiveKey(root.id, now));
+      if (!key) continue;
+      await insertAuditEvent(tx, actor, now, {
+        action: 'signing_key.rotated',
+        entityType: 'signing_key',
+        entityId: key.kid,
+        rootId: root.id,
+        poolId: root.id,
+        before: demoted.length > 0 ? demoted.map(audited) : null,
+        after: audited(key),
+      });
+      return withoutPrivateKey(key);
+    }
+    throw new Error(`could not rotate the signing key of ${root.id}: another active key kept appearing`);
+  });
+}
+
+/**
+ * Stops publishing a `verifying` key: licenses it signed stop verifying. The active key cannot
+ * be retired (rotate first), so a root never lacks a key to sign with.
+ */
+export async function retireSigningKey(deps: Deps, actor: Actor, rootId: string, kid: string) {
+  return deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const root = await rootForKeys(tx, actor, rootId, true);
+    const key = isIdOf('signingKey', kid) ? await lockKey(tx, root.id, kid) : undefined;
+    if (!key) throw notFound('signing key');
+    if (key.status !== 'verifying') {
+      const detail = key.status === 'active' ? 'the active key signs new licenses: rotate first, then retire it' : 'the key is already retired';
+      throw new AppError('INVALID_TRANSITION', detail, { currentStatus: key.status });
+    }
+    const retired = await retireKey(tx, key.kid, now);
+    await insertAuditEvent(tx, actor, now, {
+      action: 'signing_key.retired',
+      entityType: 'signing_key',
+      entityId: key.kid,
+      rootId: root.id,
+      poolId: root.id,
+      before: audited(key),
+      after: audited(retired),
+    });
+    return retired;
+  });
+}
+
+/**
+ * The root's active key, created on first use. Concurrent first uses all insert with ON CONFLICT
+ * DO NOTHING on the one-active-key-per-root index: one insert wins, the others wait for it to
+ * commit and then read it.
+ */
+async function activeKeyFor(db: Executor, rootId: string, now: Date): Promise<SigningKeyRow> {
+  const existing = await findActiveKey(db, rootId);
+  if (existing) return existing;
+  return db.transaction(async (tx) => {
+    const root = await findPool(tx, rootId);
+    if (!root) throw notFound('pool');
+    if (root.parentId !== null) throw new AppError('NOT_A_ROOT', `licenses are signed by the root pool ${root.rootId}`, { rootId: root.rootId });
+    const inserted = await insertActiveKey(tx, newActiveKey(rootId, now));
+    if (inserted) {
+      await insertAuditEvent(tx, SYSTEM_ACTOR, now, {
+        action: 'signing_key.created',
+        entityType: 'signing_key',
+        entityId: inserted.kid,
+        rootId,
+        poolId: rootId,
+        after: audited(inserted),
+      });
+      return inserted;
+    }
+    const winner = await findActiveKey(tx, rootId);
+    // Only a snapshot older than the winner's commit (REPEATABLE READ) can miss it.
+    if (!winner) throw new Error(`the active signing key of ${rootId} is not visible; call signLicense outside REPEATABLE READ transactions`);
+    return winner;
+  });
+}
+
+export interface SignLicenseOptions {
+  /** Gives `iat`. */
+  clock: Clock;
+  /** `exp`: when the token stops verifying offline. Required: a token that never expires cannot be taken back. */
+  expiresAt: Date;
+}
+
+/**
+ * Signs license claims as a compact JWS (EdDSA, header `kid` and `typ: license+jwt`) with the
+ * root's active key, creating the key on first use. Sets `root`, `iat` and `exp` over any claims
+ * of those names. Safe on the database or inside a transaction (READ COMMITTED); it holds no
+ * lock beyond the first key's insert, so callers may sign after their own transaction commits.
+ */
+export async function signLicense(db: Executor, rootId: string, claims: Record<string, unknown>, options: SignLicenseOptions): Promise<string> {
+  const now = options.clock.now();
+  if (options.expiresAt.getTime() <= now.getTime()) throw new Error(`a license token must expire after it is issued (${options.expiresAt.toISOString()})`);
+  const key = await activeKeyFor(db, rootId, now);
+  return new SignJWT({ ...claims, root: rootId })
+    .setProtectedHeader({ alg: LICENSE_TOKEN_ALG, kid: key.kid, typ: LICENSE_TOKEN_TYPE })
+    .setIssuedAt(now)
+    .setExpirationTime(options.expiresAt)
+    .sign(createPrivateKey(key.privateKey));
+}
