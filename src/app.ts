@@ -14,7 +14,7 @@ import { accountRoutes } from './modules/accounts/accounts.routes.js';
 import { auditRoutes } from './modules/audit/audit.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { catalogRoutes } from './modules/catalog/catalog.routes.js';
-import { claimRoutes } from './modules/claims/claims.routes.js';
+import { claimRoutes, reconcileRoutes } from './modules/claims/claims.routes.js';
 import { licenseRoutes } from './modules/licenses/licenses.routes.js';
 import { memberRoutes } from './modules/members/members.routes.js';
 import { poolRoutes } from './modules/pools/pools.routes.js';
@@ -84,7 +84,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, stateRoutes, memberRoutes, auditRoutes, accessRuleRoutes, claimRoutes, signingRoutes];
+  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, stateRoutes, memberRoutes, auditRoutes, accessRuleRoutes, claimRoutes, reconcileRoutes, signingRoutes];
   for (const plugin of modules) await app.register(plugin, { deps });
   await app.register(authRoutes, { deps, secureCookies: options.secureCookies ?? false });
   return app;

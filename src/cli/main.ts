@@ -1,12 +1,14 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig } from '../config.js';
-import { openDatabase } from '../db/client.js';
+import { sql } from 'drizzle-orm';
+import { openDatabase, rowsOf } from '../db/client.js';
 import { systemClock } from '../lib/clock.js';
 import { SYSTEM_ACTOR, type Deps } from '../lib/context.js';
 import { AppError } from '../lib/errors.js';
 import { findAccountByEmail } from '../modules/accounts/accounts.repo.js';
 import { createPool, grantRole } from '../modules/pools/pools.service.js';
+import { reconcileRoot } from '../modules/claims/claims.engine.js';
 
 const USAGE = `usage: licensepool <command>
 
@@ -14,6 +16,8 @@ const USAGE = `usage: licensepool <command>
   migrate                                 apply database migrations and exit
   create-root --name NAME --operator-email EMAIL
                                           create a vendor root and make an existing account its operator
+  reconcile [--root ID] [--fix]           compare every usage counter with the live claims (all roots
+                                          unless --root); --fix sets them right; exit 1 on drift left
 
 Storage: DATABASE_URL for PostgreSQL, otherwise the embedded database in LICENSEPOOL_DATA_DIR (./data).`;
 
@@ -57,6 +61,23 @@ export async function main(argv: string[]): Promise<number> {
         });
         process.stdout.write(`${root.id}\n`);
         return 0;
+      }
+      case 'reconcile': {
+        const { values } = parseArgs({ args: rest, options: { root: { type: 'string' }, fix: { type: 'boolean', default: false } } });
+        const left = await withDeps(async (deps) => {
+          const roots = values.root
+            ? [values.root]
+            : (await rowsOf<{ id: string }>(deps.db, sql`SELECT id FROM pools WHERE parent_id IS NULL ORDER BY id`)).map((r) => r.id);
+          let remaining = 0;
+          for (const rootId of roots) {
+            const drift = await reconcileRoot(deps, rootId, { fix: values.fix });
+            for (const d of drift) process.stdout.write(`${rootId}\t${d.poolId}\t${d.meter}\tcounted ${d.counted}\tactual ${d.actual}${values.fix ? '\tfixed' : ''}\n`);
+            process.stdout.write(`${rootId}: ${drift.length} counters drifted${values.fix && drift.length > 0 ? ', fixed' : ''}\n`);
+            if (!values.fix) remaining += drift.length;
+          }
+          return remaining;
+        });
+        return left > 0 ? 1 : 0;
       }
       case undefined:
       case 'help':

@@ -107,6 +107,7 @@ function realParam(route: string, name: string, w: World, actions: string[]): st
   if (name === 'roleId') return w.roleId;
   // Signing keys live on the root (a child answers NOT_A_ROOT); no kid is held, so {kid} is never what answers.
   if (route.startsWith('/v1/pools/{id}/signing-keys')) return name === 'kid' ? newId('signingKey') : w.root;
+  if (route === '/v1/pools/{id}/reconcile') return w.root;
   if (route.startsWith('/v1/pools/')) return w.child;
   if (route.startsWith('/v1/licenses/')) return w.license;
   if (route.startsWith('/v1/members/')) return w.member;

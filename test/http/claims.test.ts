@@ -130,6 +130,20 @@ for (const backend of backends()) {
       assert.equal(listed.data.length, 10);
     });
 
+    test('reconcile: no drift after all of the above; a corrupted counter is reported and set right', async () => {
+      const clean = await ok(t.app, 'GET', `/v1/pools/${v.root}/reconcile`, { token: v.operator.token });
+      assert.deepEqual(clean, { drift: [], fixed: false });
+      await t.deps.db.execute(sql`UPDATE pool_usage SET used = used + 3 WHERE pool_id = ${office} AND meter_key = 'seats'`);
+      const found = await ok(t.app, 'GET', `/v1/pools/${v.root}/reconcile`, { token: v.operator.token });
+      assert.deepEqual(found.drift, [{ poolId: office, meter: 'seats', counted: 13, actual: 10 }]);
+      const fixed = await ok(t.app, 'POST', `/v1/pools/${v.root}/reconcile`, { token: v.operator.token });
+      assert.equal(fixed.fixed, true);
+      assert.equal(Number(await usedOf(office, 'seats')), 10);
+      assert.deepEqual((await ok(t.app, 'GET', `/v1/pools/${v.root}/reconcile`, { token: v.operator.token })).drift, []);
+      assert.equal((await call(t.app, 'GET', `/v1/pools/${office}/reconcile`, { token: v.operator.token })).body.code, 'NOT_A_ROOT');
+      assert.equal((await call(t.app, 'GET', `/v1/pools/${v.root}/reconcile`, { token: user.token })).status, 404);
+    });
+
     test('only the member itself and the pool\'s managers act on its claims', async () => {
       const stranger = await person(t, 'stranger@elsewhere.test');
       const refused = await claim({ meter: 'seats' }, stranger.token);

@@ -168,6 +168,8 @@ const TABLE: Row[] = [
     memberSees: (a) => [a.child, a.root, a.member.id, a.claimId, a.releasedClaimId, a.meter.key],
   },
   { method: 'GET', route: '/v1/claims', url: (a) => `/v1/claims?poolId=${a.child}`, ...denied },
+  { method: 'GET', route: '/v1/pools/{id}/reconcile', url: (a) => `/v1/pools/${a.root}/reconcile`, ...denied },
+  { method: 'POST', route: '/v1/pools/{id}/reconcile', url: (a) => `/v1/pools/${a.root}/reconcile`, ...denied },
   {
     method: 'GET',
     route: '/v1/claims/{id}',

@@ -4,7 +4,8 @@
  * locks what it needs in one global order and decides its requests one after another against
  * the locked counters — exactly the serial execution of the batch, at one commit per batch.
  */
-import type { Executor } from '../../db/client.js';
+import { sql } from 'drizzle-orm';
+import { rowsOf, type Executor } from '../../db/client.js';
 import type { AccessVerdict } from '../../domain/access-rules.js';
 import { decideClaim, touchedCounters, type ClaimKind, type RefusalReason } from '../../domain/claims.js';
 import { drawClosure, ownGrant, type OwnGrant } from '../../domain/quota.js';
@@ -21,6 +22,7 @@ import {
   lockCounters,
   lockExpiredClaims,
   lockLiveClaims,
+  recount,
   sharePools,
   writeCounters,
   type ClaimRow,
@@ -242,3 +244,41 @@ export async function sweepExpiredClaims(deps: Deps, limit = 1000): Promise<numb
   });
 }
 
+
+export interface Drift {
+  poolId: string;
+  meter: string;
+  /** What the counter says. */
+  counted: number;
+  /** What the live claims add up to. */
+  actual: number;
+}
+
+/**
+ * U1's proof: recounts every counter of a root from its live claims and reports each that
+ * differs. The counters are locked (in the usual order) while the claims are recounted, so the
+ * comparison is exact even while claims are being made; with `fix` the counters are set right.
+ */
+export async function reconcileRoot(deps: Deps, rootId: string, options: { fix: boolean }): Promise<Drift[]> {
+  return deps.db.transaction(async (tx) => {
+    const closure = (await closuresOf(tx, [rootId])).get(rootId)!;
+    const taken = new Map([...closure].map(([meter, drawn]) => [meter, [meter, ...drawn]]));
+    const existing = await rowsOf<{ pool_id: string; meter_key: string }>(
+      tx,
+      sql`SELECT u.pool_id, u.meter_key FROM pool_usage u JOIN pools p ON p.id = u.pool_id WHERE p.root_id = ${rootId}`,
+    );
+    const counters = await lockCounters(tx, existing.map((r) => `${r.pool_id} ${r.meter_key}`));
+    const actual = new Map((await recount(tx, rootId, taken)).map((r) => [`${r.pool_id} ${r.meter_key}`, Number(r.used)]));
+    const drift: Drift[] = [];
+    for (const key of new Set([...counters.keys(), ...actual.keys()])) {
+      const counted = counters.get(key) ?? 0;
+      const real = actual.get(key) ?? 0;
+      if (counted !== real) drift.push({ poolId: key.slice(0, key.indexOf(' ')), meter: key.slice(key.indexOf(' ') + 1), counted, actual: real });
+    }
+    if (options.fix && drift.length > 0) {
+      await lockCounters(tx, drift.map((d) => `${d.poolId} ${d.meter}`));
+      await writeCounters(tx, new Map(drift.map((d) => [`${d.poolId} ${d.meter}`, d.actual])));
+    }
+    return drift;
+  });
+}
