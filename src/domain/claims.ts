@@ -37,6 +37,10 @@ export interface ClaimSubject {
 /** Units in use, keyed by `${poolId} ${meterKey}`. */
 export type Counters = Map<string, number>;
 export const counterKey = (poolId: string, meter: string) => `${poolId} ${meter}`;
+export function splitCounterKey(key: string): { poolId: string; meter: string } {
+  const space = key.indexOf(' ');
+  return { poolId: key.slice(0, space), meter: key.slice(space + 1) };
+}
 
 export interface ClaimContext {
   /** The member's pool and its ancestors, root first. */

@@ -3,22 +3,14 @@ import type { Actor, Deps } from '../../lib/context.js';
 import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { insertAuditEvent } from '../audit/audit.repo.js';
-import { poolFor } from '../pools/pool-access.js';
-import type { PoolRow } from '../pools/pools.repo.js';
+import { poolFor, rootFor } from '../pools/pool-access.js';
 import { findFeatures, findMeters, insertFeature, insertMeter } from './catalog.repo.js';
 import type { CreateFeatureBody, CreateMeterBody } from './catalog.schemas.js';
-
-/** The catalog lives on a root and only its operators change it. */
-async function rootForCatalog(tx: Deps['db'], actor: Actor, rootId: string): Promise<PoolRow> {
-  const root = await poolFor(tx, actor, rootId, 'operate', { lock: true });
-  if (root.parentId !== null) throw new AppError('NOT_A_ROOT', `the catalog lives on the root pool ${root.rootId}`, { rootId: root.rootId });
-  return root;
-}
 
 export async function createMeter(deps: Deps, actor: Actor, rootId: string, input: CreateMeterBody) {
   return deps.db.transaction(async (tx) => {
     const now = deps.clock.now();
-    const root = await rootForCatalog(tx, actor, rootId);
+    const root = await rootFor(tx, actor, rootId, 'the catalog and its meters and features', { lock: true });
     const existing = await findMeters(tx, root.id);
     const known = new Set(existing.map((m) => m.key));
     const draws = [...new Set(input.draws)];
@@ -36,7 +28,7 @@ export async function createMeter(deps: Deps, actor: Actor, rootId: string, inpu
 export async function createFeature(deps: Deps, actor: Actor, rootId: string, input: CreateFeatureBody) {
   return deps.db.transaction(async (tx) => {
     const now = deps.clock.now();
-    const root = await rootForCatalog(tx, actor, rootId);
+    const root = await rootFor(tx, actor, rootId, 'the catalog and its meters and features', { lock: true });
     const feature = await insertFeature(tx, { id: newId('feature'), rootId: root.id, key: input.key, name: input.name, createdAt: now });
     if (!feature) throw new AppError('CATALOG_KEY_TAKEN', `the feature ${input.key} exists`);
     await insertAuditEvent(tx, actor, now, { action: 'feature.created', entityType: 'feature', entityId: feature.id, rootId: root.id, poolId: root.id, after: feature });

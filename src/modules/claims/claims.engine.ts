@@ -7,7 +7,7 @@
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Executor } from '../../db/client.js';
 import type { AccessVerdict } from '../../domain/access-rules.js';
-import { decideClaim, touchedCounters, type ClaimKind, type RefusalReason } from '../../domain/claims.js';
+import { counterKey, decideClaim, splitCounterKey, touchedCounters, type ClaimKind, type RefusalReason } from '../../domain/claims.js';
 import { drawClosure, ownGrant, type OwnGrant } from '../../domain/quota.js';
 import type { Deps } from '../../lib/context.js';
 import { newId } from '../../lib/ids.js';
@@ -267,17 +267,17 @@ export async function reconcileRoot(deps: Deps, rootId: string, options: { fix: 
       tx,
       sql`SELECT u.pool_id, u.meter_key FROM pool_usage u JOIN pools p ON p.id = u.pool_id WHERE p.root_id = ${rootId}`,
     );
-    const counters = await lockCounters(tx, existing.map((r) => `${r.pool_id} ${r.meter_key}`));
-    const actual = new Map((await recount(tx, rootId, taken)).map((r) => [`${r.pool_id} ${r.meter_key}`, Number(r.used)]));
+    const counters = await lockCounters(tx, existing.map((r) => counterKey(r.pool_id, r.meter_key)));
+    const actual = new Map((await recount(tx, rootId, taken)).map((r) => [counterKey(r.pool_id, r.meter_key), Number(r.used)]));
     const drift: Drift[] = [];
     for (const key of new Set([...counters.keys(), ...actual.keys()])) {
       const counted = counters.get(key) ?? 0;
       const real = actual.get(key) ?? 0;
-      if (counted !== real) drift.push({ poolId: key.slice(0, key.indexOf(' ')), meter: key.slice(key.indexOf(' ') + 1), counted, actual: real });
+      if (counted !== real) drift.push({ ...splitCounterKey(key), counted, actual: real });
     }
     if (options.fix && drift.length > 0) {
-      await lockCounters(tx, drift.map((d) => `${d.poolId} ${d.meter}`));
-      await writeCounters(tx, new Map(drift.map((d) => [`${d.poolId} ${d.meter}`, d.actual])));
+      await lockCounters(tx, drift.map((d) => counterKey(d.poolId, d.meter)));
+      await writeCounters(tx, new Map(drift.map((d) => [counterKey(d.poolId, d.meter), d.actual])));
     }
     return drift;
   });

@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, inArray, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, textArray, type Executor } from '../../db/client.js';
 import { claims, pools } from '../../db/schema.js';
+import { counterKey, splitCounterKey } from '../../domain/claims.js';
 import { poolIdsInSubtreesOf } from '../pools/pools.repo.js';
 
 export type ClaimRow = typeof claims.$inferSelect;
@@ -16,8 +17,8 @@ export async function sharePools(tx: Executor, ids: readonly string[]) {
  */
 export async function lockCounters(tx: Executor, keys: readonly string[]): Promise<Map<string, number>> {
   const sorted = [...new Set(keys)].sort();
-  const poolIds = sorted.map((k) => k.slice(0, k.indexOf(' ')));
-  const meters = sorted.map((k) => k.slice(k.indexOf(' ') + 1));
+  const poolIds = sorted.map((k) => splitCounterKey(k).poolId);
+  const meters = sorted.map((k) => splitCounterKey(k).meter);
   if (sorted.length === 0) return new Map();
   await tx.execute(sql`
     INSERT INTO pool_usage (pool_id, meter_key, used)
@@ -31,7 +32,7 @@ export async function lockCounters(tx: Executor, keys: readonly string[]): Promi
         ORDER BY pool_id, meter_key
         FOR UPDATE`,
   );
-  return new Map(rows.map((r) => [`${r.pool_id} ${r.meter_key}`, Number(r.used)]));
+  return new Map(rows.map((r) => [counterKey(r.pool_id, r.meter_key), Number(r.used)]));
 }
 
 /** Writes the counters that changed, in one statement. */
@@ -40,7 +41,7 @@ export async function writeCounters(tx: Executor, changed: ReadonlyMap<string, n
   const keys = [...changed.keys()];
   await tx.execute(sql`
     UPDATE pool_usage AS u SET used = v.used
-    FROM unnest(${textArray(keys.map((k) => k.slice(0, k.indexOf(' '))))}, ${textArray(keys.map((k) => k.slice(k.indexOf(' ') + 1)))},
+    FROM unnest(${textArray(keys.map((k) => splitCounterKey(k).poolId))}, ${textArray(keys.map((k) => splitCounterKey(k).meter))},
                 ${sql`ARRAY[${sql.join(keys.map((k) => sql`${changed.get(k)!}`), sql`, `)}]::bigint[]`}) AS v(pool_id, meter_key, used)
     WHERE u.pool_id = v.pool_id AND u.meter_key = v.meter_key`);
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf } from '../../http/auth.js';
 import { ERROR_RESPONSES, IdParams, Page, Problem, toPage } from '../../http/schemas.js';
-import { poolFor } from '../pools/pool-access.js';
+import { rootFor } from '../pools/pool-access.js';
 import type { Deps } from '../../lib/context.js';
 import { AppError } from '../../lib/errors.js';
 import { ClaimEngine, reconcileRoot } from './claims.engine.js';
@@ -60,15 +60,10 @@ const Drift = z.object({
 
 /** Reconcile (U1): operators of a root compare every usage counter with its live claims. */
 export const reconcileRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
-  const rootFor = async (request: Parameters<typeof actorOf>[0], id: string) => {
-    const root = await poolFor(deps.db, actorOf(request), id, 'operate');
-    if (root.parentId !== null) throw new AppError('NOT_A_ROOT', `reconcile runs on the root pool ${root.rootId}`, { rootId: root.rootId });
-    return root;
-  };
   app.get('/v1/pools/:id/reconcile', {
     schema: { tags: ['claims'], summary: 'Counters that differ from the live claims (must be none)', params: IdParams, response: { 200: Drift, ...ERROR_RESPONSES } },
-  }, async (request) => ({ drift: await reconcileRoot(deps, (await rootFor(request, request.params.id)).id, { fix: false }), fixed: false }));
+  }, async (request) => ({ drift: await reconcileRoot(deps, (await rootFor(deps.db, actorOf(request), request.params.id, 'usage counters')).id, { fix: false }), fixed: false }));
   app.post('/v1/pools/:id/reconcile', {
     schema: { tags: ['claims'], summary: 'Set every differing counter to what the live claims add up to', params: IdParams, response: { 200: Drift, ...ERROR_RESPONSES } },
-  }, async (request) => ({ drift: await reconcileRoot(deps, (await rootFor(request, request.params.id)).id, { fix: true }), fixed: true }));
+  }, async (request) => ({ drift: await reconcileRoot(deps, (await rootFor(deps.db, actorOf(request), request.params.id, 'usage counters')).id, { fix: true }), fixed: true }));
 };

@@ -12,11 +12,15 @@ import { extendLease, findClaim, findClaims, type ClaimRow } from './claims.repo
 import { claimStatusAt, type CreateClaimBody, type ListClaimsQuery } from './claims.schemas.js';
 
 /** A member acts for itself; a pool's managers (and the vendor) act for its members and devices. */
+async function mayActFor(db: Executor, actor: Actor, member: MemberView | undefined, poolId: string, what: string): Promise<void> {
+  if (member?.member.accountId !== actor.principal.accountId) await poolFor(db, actor, poolId, 'manage', { what });
+}
+
 async function memberForClaims(db: Executor, actor: Actor, memberId: string): Promise<MemberView> {
   if (!isIdOf('member', memberId)) throw notFound('member');
   const view = await findMember(db, memberId);
   if (!view) throw notFound('member');
-  if (view.member.accountId !== actor.principal.accountId) await poolFor(db, actor, view.member.poolId, 'manage', { what: 'member' });
+  await mayActFor(db, actor, view, view.member.poolId, 'member');
   return view;
 }
 
@@ -24,8 +28,7 @@ async function claimFor(db: Executor, actor: Actor, claimId: string): Promise<Cl
   if (!isIdOf('claim', claimId)) throw notFound('claim');
   const claim = await findClaim(db, claimId);
   if (!claim) throw notFound('claim');
-  const member = await findMember(db, claim.memberId);
-  if (member?.member.accountId !== actor.principal.accountId) await poolFor(db, actor, claim.poolId, 'manage', { what: 'claim' });
+  await mayActFor(db, actor, await findMember(db, claim.memberId), claim.poolId, 'claim');
   return claim;
 }
 

@@ -27,6 +27,16 @@ export async function poolFor(
   return pool;
 }
 
+/**
+ * Loads a root pool for a vendor-only act (catalog, signing keys, reconcile): an operator's,
+ * and only on a root, else 422 NOT_A_ROOT naming the root to use.
+ */
+export async function rootFor(db: Executor, actor: Actor, rootId: string, what: string, options: { lock?: boolean } = {}): Promise<PoolRow> {
+  const root = await poolFor(db, actor, rootId, 'operate', options);
+  if (root.parentId !== null) throw new AppError('NOT_A_ROOT', `${what} live on the root pool ${root.rootId}`, { rootId: root.rootId });
+  return root;
+}
+
 /** The pools whose subtrees the caller reaches, or undefined for a superuser (everything). */
 export function reachOf(actor: Actor): string[] | undefined {
   return actor.principal.superuser ? undefined : actor.principal.bindings.map((b) => b.poolId);

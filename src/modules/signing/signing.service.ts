@@ -7,8 +7,8 @@ import { AppError, notFound } from '../../lib/errors.js';
 import { isIdOf, newId } from '../../lib/ids.js';
 import { LICENSE_TOKEN_ALG, LICENSE_TOKEN_TYPE } from '../../sdk/verify.js';
 import { insertAuditEvent } from '../audit/audit.repo.js';
-import { poolFor } from '../pools/pool-access.js';
-import { findPool, type PoolRow } from '../pools/pools.repo.js';
+import { rootFor } from '../pools/pool-access.js';
+import { findPool } from '../pools/pools.repo.js';
 import {
   demoteActiveKey,
   findActiveKey,
@@ -46,19 +46,13 @@ function withoutPrivateKey(k: SigningKeyRow): PublicSigningKeyRow {
 }
 
 /** Signing keys live on a root and only its operators manage them. */
-async function rootForKeys(tx: Executor, actor: Actor, rootId: string, lock: boolean): Promise<PoolRow> {
-  const root = await poolFor(tx, actor, rootId, 'operate', { lock });
-  if (root.parentId !== null) throw new AppError('NOT_A_ROOT', `signing keys live on the root pool ${root.rootId}`, { rootId: root.rootId });
-  return root;
-}
-
 /** The public keys of every root that still verify licenses: the JWKS. */
 export async function publishedKeys(deps: Deps) {
   return findPublishedKeys(deps.db);
 }
 
 export async function listSigningKeys(deps: Deps, actor: Actor, rootId: string) {
-  const root = await rootForKeys(deps.db, actor, rootId, false);
+  const root = await rootFor(deps.db, actor, rootId, 'signing keys');
   return findKeys(deps.db, root.id);
 }
 
@@ -70,7 +64,7 @@ export async function rotateSigningKey(deps: Deps, actor: Actor, rootId: string)
   return deps.db.transaction(async (tx) => {
     const now = deps.clock.now();
     // The root's row lock serializes rotations of one root.
-    const root = await rootForKeys(tx, actor, rootId, true);
+    const root = await rootFor(tx, actor, rootId, 'signing keys', { lock: true });
     // signLicense creates a first key without the root's lock. If one appears after the UPDATE's
     // snapshot, the insert waits for it, finds the slot taken and inserts nothing; the second
     // round demotes that key too.
@@ -102,7 +96,7 @@ export async function rotateSigningKey(deps: Deps, actor: Actor, rootId: string)
 export async function retireSigningKey(deps: Deps, actor: Actor, rootId: string, kid: string) {
   return deps.db.transaction(async (tx) => {
     const now = deps.clock.now();
-    const root = await rootForKeys(tx, actor, rootId, true);
+    const root = await rootFor(tx, actor, rootId, 'signing keys', { lock: true });
     const key = isIdOf('signingKey', kid) ? await lockKey(tx, root.id, kid) : undefined;
     if (!key) throw notFound('signing key');
     if (key.status !== 'verifying') {
