@@ -82,6 +82,8 @@ export const pools = pgTable(
     restricted: boolean('restricted').notNull().default(false),
     validUntil: ts('valid_until'),
     maxBorrowDays: integer('max_borrow_days'),
+    /** Roots only: the longest time to live a lease may ask for (SPEC "Claim": a root setting). */
+    maxLeaseSeconds: integer('max_lease_seconds'),
     queue: jsonb('queue').$type<{ enabled: boolean; claimTimeoutSeconds: number }>().notNull(),
     billingAddress: jsonb('billing_address').$type<PostalAddress | null>(),
     createdAt: createdAt(),
@@ -325,7 +327,9 @@ export const signingKeys = pgTable(
   ],
 );
 
-export const CLAIM_KINDS = ['lease', 'borrow', 'assignment'] as const;
+/** `hold`: units a queue ticket holds for its member until claimed or lapsed (U4); not asked for directly. */
+export const CLAIM_KINDS = ['lease', 'borrow', 'assignment', 'hold'] as const;
+export const REQUESTED_CLAIM_KINDS = ['lease', 'borrow', 'assignment'] as const;
 export const CLAIM_STATUSES = ['live', 'released', 'expired', 'revoked'] as const;
 
 /**
@@ -344,6 +348,8 @@ export const claims = pgTable(
     quantity: integer('quantity').notNull(),
     kind: text('kind', { enum: CLAIM_KINDS }).notNull(),
     fingerprint: text('fingerprint'),
+    /** Leases: what each heartbeat extends by. */
+    ttlSeconds: integer('ttl_seconds'),
     status: text('status', { enum: CLAIM_STATUSES }).notNull(),
     expiresAt: ts('expires_at'),
     createdAt: createdAt(),
@@ -356,4 +362,57 @@ export const claims = pgTable(
     index('claims_expiry_idx').on(t.expiresAt).where(sql`status = 'live'`),
     check('claims_quantity_positive', sql`${t.quantity} > 0`),
   ],
+);
+
+export const TICKET_STATUSES = ['waiting', 'held', 'claimed', 'lapsed', 'cancelled'] as const;
+export type TicketStatus = (typeof TICKET_STATUSES)[number];
+
+/**
+ * A place in a pool's queue for a meter (U4), FIFO by id. When units free up the head ticket
+ * gets a `hold` claim on them for the pool's `claimTimeoutSeconds`; claiming turns the hold into
+ * a lease, and a hold that runs out lapses and the next ticket is served.
+ */
+export const tickets = pgTable(
+  'tickets',
+  {
+    id: text('id').primaryKey(),
+    rootId: text('root_id').notNull(),
+    poolId: text('pool_id').notNull(),
+    memberId: text('member_id').notNull(),
+    meterKey: text('meter_key').notNull(),
+    quantity: integer('quantity').notNull(),
+    /** The lease asked for, given when the ticket is claimed. */
+    ttlSeconds: integer('ttl_seconds').notNull(),
+    fingerprint: text('fingerprint'),
+    status: text('status', { enum: TICKET_STATUSES }).notNull(),
+    holdClaimId: text('hold_claim_id'),
+    heldUntil: ts('held_until'),
+    claimId: text('claim_id'),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+    endedAt: ts('ended_at'),
+  },
+  (t) => [
+    index('tickets_queue_idx').on(t.poolId, t.meterKey, t.id).where(sql`status = 'waiting'`),
+    index('tickets_member_idx').on(t.memberId, t.id),
+    index('tickets_root_waiting_idx').on(t.rootId, t.id).where(sql`status = 'waiting'`),
+    uniqueIndex('tickets_hold_claim_key').on(t.holdClaimId),
+  ],
+);
+
+/**
+ * U3: the first answer to a creating request that carried an `Idempotency-Key`, per account and
+ * key, so a retry gets the same answer. `request_hash` catches a key reused for another request.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    accountId: text('account_id').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    statusCode: integer('status_code'),
+    body: jsonb('body'),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
 );

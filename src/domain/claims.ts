@@ -6,7 +6,7 @@
 import type { AccessVerdict } from './access-rules.js';
 import { ownGrant, notServingReasons, type OwnGrant, type QuotaLicense, type QuotaPool } from './quota.js';
 
-export type ClaimKind = 'lease' | 'borrow' | 'assignment';
+export type ClaimKind = 'lease' | 'borrow' | 'assignment' | 'hold';
 
 export type RefusalReason =
   | { code: 'POOL_NOT_ACTIVE'; poolId: string; status: string }
@@ -16,6 +16,7 @@ export type RefusalReason =
   | { code: 'ACCESS_RULE'; poolId: string; ruleId: string | null; detail: string }
   | { code: 'UNKNOWN_METER'; meter: string }
   | { code: 'BORROW_TOO_LONG'; poolId: string; borrowDays: number; maxBorrowDays: number | null }
+  | { code: 'LEASE_TOO_LONG'; poolId: string; ttlSeconds: number; maxLeaseSeconds: number }
   | { code: 'LIMIT_REACHED'; poolId: string; meter: string; limit: number; used: number };
 
 export interface ClaimRequest {
@@ -23,7 +24,12 @@ export interface ClaimRequest {
   quantity: number;
   kind: ClaimKind;
   borrowDays?: number | undefined;
+  /** Leases: the time to live asked for. */
+  ttlSeconds?: number | undefined;
 }
+
+/** The longest lease a root allows unless it sets its own `maxLeaseSeconds`: one day. */
+export const DEFAULT_MAX_LEASE_SECONDS = 86_400;
 
 export interface ClaimSubject {
   memberId: string;
@@ -87,6 +93,11 @@ export function decideClaim(
     const max = ctx.path.reduce<number | null>((m, p) => (p.maxBorrowDays == null ? m : m === null ? p.maxBorrowDays : Math.min(m, p.maxBorrowDays)), null);
     const days = request.borrowDays ?? 0;
     if (max === null || days > max) reasons.push({ code: 'BORROW_TOO_LONG', poolId: self.id, borrowDays: days, maxBorrowDays: max });
+  }
+  if (request.kind === 'lease' && request.ttlSeconds !== undefined) {
+    const root = ctx.path[0]!;
+    const max = root.maxLeaseSeconds ?? DEFAULT_MAX_LEASE_SECONDS;
+    if (request.ttlSeconds > max) reasons.push({ code: 'LEASE_TOO_LONG', poolId: root.id, ttlSeconds: request.ttlSeconds, maxLeaseSeconds: max });
   }
   const drawn = ctx.closure.get(request.meter);
   if (!drawn) {

@@ -16,6 +16,8 @@ export interface QuotaPool {
   validUntil: Date | null;
   /** The longest borrow the pool allows (null: borrowing not enabled). */
   maxBorrowDays?: number | null;
+  /** Roots: the longest lease a client may ask for (null: the default, DEFAULT_MAX_LEASE_SECONDS). */
+  maxLeaseSeconds?: number | null;
 }
 
 export interface QuotaLicense {

@@ -20,6 +20,7 @@ export const ID_PREFIXES = {
   accessRule: 'acr',
   claim: 'clm',
   signingKey: 'key',
+  ticket: 'tkt',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

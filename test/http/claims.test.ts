@@ -86,6 +86,29 @@ for (const backend of backends()) {
       await ok(t.app, 'DELETE', `/v1/claims/${next.body.id}`, { token: user.token });
     });
 
+    test('every heartbeat extends by the lease\'s own ttl, not more; the root bounds the ttl asked for', async () => {
+      const lease = await ok(t.app, 'POST', '/v1/claims', { token: user.token, body: { memberId, meter: 'seats', ttlSeconds: 120 } });
+      for (let i = 0; i < 3; i++) {
+        t.clock.advance(100_000);
+        const renewed = await ok(t.app, 'POST', `/v1/claims/${lease.id}/heartbeat`, { token: user.token });
+        assert.equal(renewed.expiresAt, new Date(t.clock.now().getTime() + 120_000).toISOString());
+        assert.equal(renewed.ttlSeconds, 120);
+      }
+      await ok(t.app, 'DELETE', `/v1/claims/${lease.id}`, { token: user.token });
+
+      const tooLong = await claim({ meter: 'seats', ttlSeconds: 86_401 });
+      assert.equal(tooLong.status, 409);
+      assert.deepEqual(tooLong.body.reasons, [{ code: 'LEASE_TOO_LONG', poolId: v.root, ttlSeconds: 86_401, maxLeaseSeconds: 86_400 }]);
+      const notRoot = await call(t.app, 'PATCH', `/v1/pools/${office}`, { token: v.operator.token, body: { maxLeaseSeconds: 600 } });
+      assert.deepEqual([notRoot.status, notRoot.body.code], [422, 'NOT_A_ROOT']);
+      await ok(t.app, 'PATCH', `/v1/pools/${v.root}`, { token: v.operator.token, body: { maxLeaseSeconds: 600 } });
+      assert.deepEqual((await claim({ meter: 'seats', ttlSeconds: 601 })).body.reasons, [{ code: 'LEASE_TOO_LONG', poolId: v.root, ttlSeconds: 601, maxLeaseSeconds: 600 }]);
+      const fits = await claim({ meter: 'seats', ttlSeconds: 600 });
+      assert.equal(fits.status, 201);
+      await ok(t.app, 'DELETE', `/v1/claims/${fits.body.id}`, { token: user.token });
+      await ok(t.app, 'PATCH', `/v1/pools/${v.root}`, { token: v.operator.token, body: { maxLeaseSeconds: null } });
+    });
+
     test('the same client asking again gets its live lease back, not a second unit', async () => {
       const first = await claim({ meter: 'seats', fingerprint: 'laptop-7' });
       const again = await claim({ meter: 'seats', fingerprint: 'laptop-7' });

@@ -185,7 +185,7 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
       const decision = decideClaim(
         { path, licenses, closure, now },
         { memberId: member.id, memberStatus: member.status, deviceStatus: op.member.device?.status ?? null, access: op.access },
-        { meter: op.meter, quantity: op.quantity, kind: op.kind, borrowDays: op.borrowDays },
+        { meter: op.meter, quantity: op.quantity, kind: op.kind, borrowDays: op.borrowDays, ttlSeconds: op.kind === 'lease' ? op.ttlSeconds : undefined },
         counters,
         new Map(path.map((p) => [p.id, grantOf(p.id)])),
       );
@@ -203,6 +203,7 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
         quantity: op.quantity,
         kind: op.kind,
         fingerprint: op.fingerprint ?? null,
+        ttlSeconds: op.kind === 'lease' ? op.ttlSeconds : null,
         status: 'live',
         expiresAt: expiryOf(op, now),
         createdAt: now,

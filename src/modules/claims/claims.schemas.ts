@@ -1,19 +1,20 @@
 import { z } from 'zod';
-import { CLAIM_KINDS, CLAIM_STATUSES } from '../../db/schema.js';
+import { CLAIM_KINDS, CLAIM_STATUSES, REQUESTED_CLAIM_KINDS } from '../../db/schema.js';
 import { IdParam, PageQuery, Timestamp } from '../../http/schemas.js';
 import { iso } from '../../lib/time.js';
 import { CatalogKey } from '../catalog/catalog.schemas.js';
 import type { ClaimRow } from './claims.repo.js';
 
-export const MAX_LEASE_SECONDS = 86_400;
+/** The bound of the schema; each root sets its own, lower one (`maxLeaseSeconds`, default one day). */
+const MAX_LEASE_SECONDS = 30 * 86_400;
 
 export const CreateClaimBody = z
   .object({
     memberId: IdParam,
     meter: CatalogKey,
-    kind: z.enum(CLAIM_KINDS).default('lease').describe('lease: floating, renewed by heartbeats; borrow: checked out for offline use; assignment: until released'),
+    kind: z.enum(REQUESTED_CLAIM_KINDS).default('lease').describe('lease: floating, renewed by heartbeats; borrow: checked out for offline use; assignment: until released'),
     quantity: z.number().int().min(1).max(1_000_000).default(1),
-    ttlSeconds: z.number().int().min(10).max(MAX_LEASE_SECONDS).default(900).describe('Leases: how long until a heartbeat is due'),
+    ttlSeconds: z.number().int().min(10).max(MAX_LEASE_SECONDS).default(900).describe("Leases: how long until a heartbeat is due; at most the root's maxLeaseSeconds (default 86400)"),
     borrowDays: z.number().int().min(1).max(3650).optional().describe('Borrows: for how many days (at most the pool\'s maxBorrowDays)'),
     fingerprint: z.string().trim().min(1).max(200).optional().describe('The client; the same member, meter and fingerprint get their live lease back'),
   })
@@ -40,6 +41,7 @@ export const Claim = z.object({
   quantity: z.number().int(),
   kind: z.enum(CLAIM_KINDS),
   fingerprint: z.string().nullable(),
+  ttlSeconds: z.number().int().nullable().describe('Leases: what each heartbeat extends by'),
   status: z.enum(CLAIM_STATUSES).describe('As of now: a live claim past its end shows `expired`'),
   expiresAt: Timestamp.nullable(),
   createdAt: Timestamp,
@@ -62,6 +64,7 @@ export function presentClaim(c: ClaimRow, now: Date): z.infer<typeof Claim> {
     quantity: c.quantity,
     kind: c.kind,
     fingerprint: c.fingerprint,
+    ttlSeconds: c.ttlSeconds,
     status: claimStatusAt(c, now),
     expiresAt: iso(c.expiresAt),
     createdAt: iso(c.createdAt)!,

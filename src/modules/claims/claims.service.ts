@@ -62,8 +62,7 @@ export async function heartbeat(deps: Deps, actor: Actor, claimId: string): Prom
     throw new AppError('CLAIM_ENDED', `the claim is ${status}${claim.endReason ? `: ${claim.endReason}` : ''}`, { status, endReason: claim.endReason });
   }
   if (claim.kind !== 'lease') throw new AppError('INVALID_TRANSITION', `a ${claim.kind} is not renewed by heartbeats`);
-  const ttl = claim.expiresAt!.getTime() - claim.createdAt.getTime();
-  const renewed = await extendLease(deps.db, claim.id, new Date(now.getTime() + ttl), now);
+  const renewed = await extendLease(deps.db, claim.id, new Date(now.getTime() + claim.ttlSeconds! * 1000), now);
   if (!renewed) throw new AppError('CLAIM_ENDED', 'the claim ended meanwhile', { status: 'expired' });
   return renewed;
 }

@@ -31,6 +31,7 @@ export const UpdatePoolBody = z
     restricted: z.boolean().optional(),
     validUntil: TimestampInput.nullable().optional(),
     maxBorrowDays: z.number().int().min(1).max(3650).nullable().optional(),
+    maxLeaseSeconds: z.number().int().min(10).max(30 * 86_400).nullable().optional().describe('Roots only: the longest lease a client may ask for (null: one day)'),
     queue: Queue.optional(),
     billingAddress: PostalAddress.optional(),
   })
@@ -62,6 +63,7 @@ export const Pool = z.object({
   restricted: z.boolean(),
   validUntil: Timestamp.nullable(),
   maxBorrowDays: z.number().int().nullable(),
+  maxLeaseSeconds: z.number().int().nullable().describe('Roots only: the longest lease (null: one day)'),
   queue: Queue,
   billingAddress: PostalAddress.nullable(),
   createdAt: Timestamp,
@@ -80,6 +82,7 @@ export function presentPool(p: PoolRow): z.infer<typeof Pool> {
     restricted: p.restricted,
     validUntil: iso(p.validUntil),
     maxBorrowDays: p.maxBorrowDays,
+    maxLeaseSeconds: p.maxLeaseSeconds,
     queue: p.queue,
     billingAddress: p.billingAddress ?? null,
     createdAt: iso(p.createdAt)!,

@@ -36,6 +36,7 @@ export async function createPool(deps: Deps, actor: Actor, input: CreatePoolBody
     restricted: input.restricted,
     validUntil: input.validUntil ? new Date(input.validUntil) : null,
     maxBorrowDays: null,
+    maxLeaseSeconds: null,
     queue: DEFAULT_QUEUE,
     billingAddress: null,
     createdAt: now,
@@ -60,7 +61,7 @@ export async function createPool(deps: Deps, actor: Actor, input: CreatePoolBody
 export const getPool = (deps: Deps, actor: Actor, id: string) => poolFor(deps.db, actor, id, 'read');
 
 /** The vendor or the reseller above decides limits and dates; the pool's own managers its name and address. */
-const CONTROLLED_FIELDS = ['restricted', 'validUntil', 'maxBorrowDays', 'queue'] as const;
+const CONTROLLED_FIELDS = ['restricted', 'validUntil', 'maxBorrowDays', 'maxLeaseSeconds', 'queue'] as const;
 
 export async function updatePool(deps: Deps, actor: Actor, id: string, input: UpdatePoolBody): Promise<PoolRow> {
   return deps.db.transaction(async (tx) => {
@@ -71,6 +72,7 @@ export async function updatePool(deps: Deps, actor: Actor, id: string, input: Up
       throw new AppError('FORBIDDEN', `only an operator or an admin above this pool may change ${controlled.join(', ')}`);
     }
     if (pool.status === 'closed') throw new AppError('INVALID_TRANSITION', 'a closed pool cannot change');
+    if (input.maxLeaseSeconds !== undefined && pool.parentId !== null) throw new AppError('NOT_A_ROOT', 'maxLeaseSeconds is a setting of the root');
     const { validUntil, ...rest } = input;
     const updated = await updatePoolRow(tx, pool.id, {
       ...rest,
