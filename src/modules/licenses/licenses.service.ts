@@ -7,7 +7,8 @@ import { isIdOf, newId } from '../../lib/ids.js';
 import { findAuditEvents, insertAuditEvent } from '../audit/audit.repo.js';
 import { findFeatures, findMeters } from '../catalog/catalog.repo.js';
 import { poolFor, reachOf } from '../pools/pool-access.js';
-import { findPool, type PoolRow } from '../pools/pools.repo.js';
+import { revokeBeyondLimit } from '../claims/claims.revoke.js';
+import { findPool, lockPool, type PoolRow } from '../pools/pools.repo.js';
 import { computeStateOf } from '../state/state.service.js';
 import type { LicenseRow } from '../state/state.repo.js';
 import { findLicense, findLicenses, insertLicense, markExpiredLicenses, updateLicenseRow } from './licenses.repo.js';
@@ -151,6 +152,7 @@ export async function updateLicense(deps: Deps, actor: Actor, id: string, input:
       updatedAt: now,
     });
     await insertAuditEvent(tx, actor, now, { action: 'license.updated', ...licenseAudit(license), before: license, after: updated });
+    await revokeBeyondLimit(tx, actor, pool, now, `the limit dropped below use: license ${license.id} was changed`);
     return updated;
   });
 }
@@ -158,7 +160,7 @@ export async function updateLicense(deps: Deps, actor: Actor, id: string, input:
 export async function changeLicenseStatus(deps: Deps, actor: Actor, id: string, action: LicenseAction): Promise<LicenseRow> {
   return deps.db.transaction(async (tx) => {
     const now = deps.clock.now();
-    const { license } = await licenseFor(tx, actor, id, 'control', true);
+    const { license, pool } = await licenseFor(tx, actor, id, 'control', true);
     const current = licenseStatusAt(license, now);
     const next = nextLicenseStatus(current, action);
     if (!next) throw new AppError('INVALID_TRANSITION', `cannot ${action} a license that is ${current}`, { currentStatus: current });
@@ -169,6 +171,7 @@ export async function changeLicenseStatus(deps: Deps, actor: Actor, id: string, 
       before: { status: current },
       after: { status: next },
     });
+    if (license.poolId) await revokeBeyondLimit(tx, actor, pool, now, `the limit dropped below use: license ${license.id} was ${next.replace('_', ' ')}`);
     return updated;
   });
 }
@@ -215,6 +218,12 @@ export async function expireLicenses(deps: Deps): Promise<number> {
         before: { status: 'in_use' },
         after: { status: 'expired' },
       });
+    }
+    // Pools in id order, as claim batches share-lock them.
+    const poolIds = [...new Set(expired.flatMap((l) => (l.poolId ? [l.poolId] : [])))].sort();
+    for (const poolId of poolIds) {
+      const pool = await lockPool(tx, poolId);
+      if (pool) await revokeBeyondLimit(tx, SYSTEM_ACTOR, pool, now, 'the limit dropped below use: a license expired');
     }
     return expired.length;
   });

@@ -5,6 +5,7 @@ import { AppError, notFound } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { findAccountByEmail } from '../accounts/accounts.repo.js';
 import { auditEventRow, insertAuditEvent } from '../audit/audit.repo.js';
+import { revokeBeyondLimit } from '../claims/claims.revoke.js';
 import { poolFor, reachOf } from './pool-access.js';
 import { findPools, insertChildPool, insertPool, updatePoolRow, type PoolRow } from './pools.repo.js';
 import type { CreatePoolBody, GrantRoleBody, ListPoolsQuery, UpdatePoolBody } from './pools.schemas.js';
@@ -80,6 +81,7 @@ export async function updatePool(deps: Deps, actor: Actor, id: string, input: Up
       updatedAt: now,
     });
     await insertAuditEvent(tx, actor, now, { action: 'pool.updated', ...poolAudit(pool), before: pool, after: updated });
+    if (input.restricted === true && !pool.restricted) await revokeBeyondLimit(tx, actor, updated, now, 'the limit dropped below use: the pool became restricted');
     return updated;
   });
 }

@@ -1,0 +1,81 @@
+/**
+ * U5: when a pool's own limit drops below what its subtree uses (a license ended, was
+ * suspended or cut down, or the pool became restricted), the newest live claims beyond the limit
+ * are revoked in the same transaction as the change, so no committed state has `used > limit`.
+ * Their holders learn it on their next heartbeat (410 with the reason).
+ *
+ * The caller holds the pool's row FOR UPDATE. Every batch that could add to this pool's
+ * counters share-locks the pool first (docs/claims.md), so while the change is in flight no new
+ * claim is granted on it: used can only go down until this transaction commits.
+ */
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { rowsOf, type Executor } from '../../db/client.js';
+import { claims } from '../../db/schema.js';
+import { counterKey, touchedCounters } from '../../domain/claims.js';
+import { drawClosure, ownGrant } from '../../domain/quota.js';
+import type { Actor } from '../../lib/context.js';
+import { insertAuditEvent } from '../audit/audit.repo.js';
+import { findMeters } from '../catalog/catalog.repo.js';
+import { findPathPools, poolIdsInSubtreesOf, type PoolRow } from '../pools/pools.repo.js';
+import { findRunningLicenses } from '../state/state.repo.js';
+import { endClaims, lockCounters, lockLiveClaims, writeCounters, type ClaimRow } from './claims.repo.js';
+
+export async function revokeBeyondLimit(tx: Executor, actor: Actor, pool: PoolRow, now: Date, reason: string): Promise<ClaimRow[]> {
+  const grant = ownGrant(pool, await findRunningLicenses(tx, [pool.id], now), now);
+  const usage = await rowsOf<{ meter_key: string; used: string | number }>(
+    tx,
+    sql`SELECT meter_key, used FROM pool_usage WHERE pool_id = ${pool.id} AND used > 0`,
+  );
+  const overBy = new Map<string, number>();
+  for (const u of usage) {
+    const limit = grant.limit(u.meter_key);
+    if (limit !== null && Number(u.used) > limit) overBy.set(u.meter_key, Number(u.used) - limit);
+  }
+  if (overBy.size === 0) return [];
+
+  const closure = drawClosure(await findMeters(tx, pool.rootId));
+  const takes = (meter: string) => [meter, ...(closure.get(meter) ?? [])];
+  const takers = [...closure.keys()].filter((m) => takes(m).some((x) => overBy.has(x)));
+  // Each claim takes at least one unit, so the newest `Σ over` claims are always enough.
+  const enough = [...overBy.values()].reduce((a, b) => a + b, 0);
+  const newest = await tx
+    .select({ id: claims.id })
+    .from(claims)
+    .where(and(eq(claims.status, 'live'), inArray(claims.meterKey, takers), inArray(claims.poolId, poolIdsInSubtreesOf(tx, [pool.id]))))
+    .orderBy(desc(claims.id))
+    .limit(enough);
+  // Locked in id order, as batches lock claims, then their counters in the global order.
+  const candidates = (await lockLiveClaims(tx, newest.map((c) => c.id))).sort((a, b) => (a.id < b.id ? 1 : -1));
+  const paths = new Map((await findPathPools(tx, [...new Set(candidates.map((c) => c.poolId))])).map((p) => [p.id, p.path]));
+  const touched = new Map(candidates.map((c) => [c.id, touchedCounters(pathOf(paths, c).map((id) => ({ id })), c.meterKey, closure)]));
+  const counters = await lockCounters(tx, [...touched.values()].flat());
+  const before = new Map(counters);
+
+  const isOver = (meter: string) => overBy.has(meter) && (counters.get(counterKey(pool.id, meter)) ?? 0) > grant.limit(meter)!;
+  const revoked: ClaimRow[] = [];
+  for (const claim of candidates) {
+    if (![...overBy.keys()].some(isOver)) break;
+    if (!takes(claim.meterKey).some(isOver)) continue;
+    for (const key of touched.get(claim.id)!) counters.set(key, counters.get(key)! - claim.quantity);
+    revoked.push({ ...claim, status: 'revoked', endedAt: now, endReason: reason });
+  }
+  await writeCounters(tx, new Map([...counters].filter(([k, v]) => before.get(k) !== v)));
+  await endClaims(tx, revoked.map((c) => c.id), 'revoked', now, reason);
+  if (revoked.length > 0) {
+    await insertAuditEvent(tx, actor, now, {
+      action: 'claims.revoked',
+      entityType: 'pool',
+      entityId: pool.id,
+      rootId: pool.rootId,
+      poolId: pool.id,
+      after: { reason, claims: revoked.map((c) => ({ id: c.id, memberId: c.memberId, meter: c.meterKey, quantity: c.quantity })) },
+    });
+  }
+  return revoked;
+}
+
+function pathOf(paths: ReadonlyMap<string, string[]>, claim: ClaimRow): string[] {
+  const path = paths.get(claim.poolId);
+  if (!path) throw new Error(`claim ${claim.id} is on pool ${claim.poolId}, which does not exist`);
+  return path;
+}
