@@ -30,6 +30,8 @@ export interface AppOptions {
   secureCookies?: boolean;
   /** Process-wide metrics (CPU, memory, event loop); off in tests, which build many apps. */
   processMetrics?: boolean;
+  /** The most claim requests one transaction decides (LICENSEPOOL_CLAIM_BATCH_MAX); default 256. */
+  claimBatchMax?: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -84,8 +86,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, stateRoutes, memberRoutes, auditRoutes, accessRuleRoutes, claimRoutes, reconcileRoutes, signingRoutes];
+  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, stateRoutes, memberRoutes, auditRoutes, accessRuleRoutes, reconcileRoutes, signingRoutes];
   for (const plugin of modules) await app.register(plugin, { deps });
+  await app.register(claimRoutes, { deps, maxBatch: options.claimBatchMax });
   await app.register(authRoutes, { deps, secureCookies: options.secureCookies ?? false });
   return app;
 }

@@ -15,6 +15,8 @@ const Env = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  /** The most claim requests one transaction decides (group commit); 1 commits every claim on its own. */
+  LICENSEPOOL_CLAIM_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(256),
 });
 
 export type Config = {
@@ -28,6 +30,7 @@ export type Config = {
   smtpUrl: string | undefined;
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
   trustProxy: boolean;
+  claimBatchMax: number;
 };
 
 /** Parses the environment once; a bad value stops start-up with the variable's name. */
@@ -49,5 +52,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: e.SMTP_URL,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
+    claimBatchMax: e.LICENSEPOOL_CLAIM_BATCH_MAX,
   };
 }

@@ -29,6 +29,7 @@ export async function serve(): Promise<void> {
     trustProxy: config.trustProxy,
     secureCookies: config.publicUrl.startsWith('https:'),
     processMetrics: true,
+    claimBatchMax: config.claimBatchMax,
   });
   const sweep = setInterval(() => {
     expireLicenses(deps).catch((err) => log.error({ err }, 'license expiry sweep failed'));

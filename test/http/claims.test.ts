@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../src/db/client.js';
+import { verifyLicense } from '../../src/sdk/verify.js';
 import { backends, call, childPool, createTestApp, ok, person, vendor, type TestApp, type Tree } from '../helpers.js';
 
 for (const backend of backends()) {
@@ -128,6 +129,36 @@ for (const backend of backends()) {
       assert.equal(ok14.status, 201);
       assert.equal(ok14.body.expiresAt, new Date(t.clock.now().getTime() + 14 * 86_400_000).toISOString());
       await ok(t.app, 'DELETE', `/v1/claims/${ok14.body.id}`, { token: user.token });
+    });
+
+    test('a borrow comes with a signed license file that verifies offline, also after key rotation; a tampered one fails', async () => {
+      const borrowed = await ok(t.app, 'POST', '/v1/claims', { token: user.token, body: { memberId, meter: 'seats', kind: 'borrow', borrowDays: 7 } });
+      const jwks = await ok(t.app, 'GET', '/.well-known/jwks.json');
+      const at = t.clock.now();
+      const payload = await verifyLicense(borrowed.licenseFile, jwks, { rootId: v.root, currentDate: at });
+      assert.deepEqual(
+        { sub: payload.sub, jti: payload.jti, pool: payload.pool, meter: payload.meter, quantity: payload.quantity, kind: payload.kind, exp: payload.exp },
+        { sub: memberId, jti: borrowed.id, pool: office, meter: 'seats', quantity: 1, kind: 'borrow', exp: Date.parse(borrowed.expiresAt) / 1000 },
+      );
+      // After rotation the old key still verifies (until retired); new borrows use the new key.
+      await ok(t.app, 'POST', `/v1/pools/${v.root}/signing-keys/rotate`, { token: v.operator.token });
+      const rotatedJwks = await ok(t.app, 'GET', '/.well-known/jwks.json');
+      await verifyLicense(borrowed.licenseFile, rotatedJwks, { currentDate: at });
+      const second = await ok(t.app, 'POST', '/v1/claims', { token: user.token, body: { memberId, meter: 'seats', kind: 'borrow', borrowDays: 1 } });
+      const kid = (file: string) => JSON.parse(Buffer.from(file.split('.')[0]!, 'base64url').toString()).kid;
+      assert.notEqual(kid(second.licenseFile), kid(borrowed.licenseFile));
+      await verifyLicense(second.licenseFile, rotatedJwks, { currentDate: at });
+      // A file whose payload was changed (a longer borrow) fails; so does one past its end.
+      const [header, , signature] = borrowed.licenseFile.split('.');
+      const longer = Buffer.from(JSON.stringify({ ...payload, exp: payload.exp! + 86_400 * 365 })).toString('base64url');
+      await assert.rejects(verifyLicense(`${header}.${longer}.${signature}`, rotatedJwks, { currentDate: at }), { code: 'INVALID_SIGNATURE' });
+      await assert.rejects(verifyLicense(borrowed.licenseFile, rotatedJwks, { currentDate: new Date(Date.parse(borrowed.expiresAt) + 1000) }), { code: 'EXPIRED' });
+      // Leases and assignments carry no file; returning a borrow early gives its seat back.
+      assert.equal((await claim({ meter: 'seats', kind: 'assignment' })).body.licenseFile, undefined);
+      for (const id of [borrowed.id, second.id]) assert.equal((await call(t.app, 'DELETE', `/v1/claims/${id}`, { token: user.token })).status, 204);
+      const mine = (await ok(t.app, 'GET', `/v1/claims?memberId=${memberId}&live=true`, { token: user.token })).data;
+      for (const c of mine) await ok(t.app, 'DELETE', `/v1/claims/${c.id}`, { token: user.token });
+      assert.equal(Number(await usedOf(office, 'seats')), 0);
     });
 
     test('every failing reason at once: a suspended pool and an access rule', async () => {

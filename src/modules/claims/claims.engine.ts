@@ -61,16 +61,19 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
-/** The largest batch one transaction decides; bounds the lock set and the statement size. */
-const MAX_BATCH = 256;
+/** The largest batch one transaction decides unless configured; bounds the lock set and the statement size. */
+const DEFAULT_MAX_BATCH = 256;
 
 export class ClaimEngine {
   readonly #deps: Deps;
+  readonly #maxBatch: number;
   #queue: Pending[] = [];
   #draining = false;
 
-  constructor(deps: Deps) {
+  /** `maxBatch` 1 is the naive design, one commit per request (LICENSEPOOL_CLAIM_BATCH_MAX; the benchmark's baseline). */
+  constructor(deps: Deps, options: { maxBatch?: number | undefined } = {}) {
     this.#deps = deps;
+    this.#maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
   }
 
   submit(op: Op): Promise<Outcome> {
@@ -84,7 +87,7 @@ export class ClaimEngine {
     this.#draining = true;
     try {
       while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, MAX_BATCH);
+        const batch = this.#queue.splice(0, this.#maxBatch);
         try {
           const outcomes = await decideBatch(this.#deps, batch.map((p) => p.op));
           batch.forEach((p, i) => p.resolve(outcomes[i]!));

@@ -6,13 +6,13 @@ import { rootFor } from '../pools/pool-access.js';
 import type { Deps } from '../../lib/context.js';
 import { AppError } from '../../lib/errors.js';
 import { ClaimEngine, reconcileRoot } from './claims.engine.js';
-import { Claim, CreateClaimBody, ListClaimsQuery, presentClaim } from './claims.schemas.js';
-import { checkIn, createClaim, getClaim, heartbeat, listClaims } from './claims.service.js';
+import { Claim, CreateClaimBody, ListClaimsQuery, NewClaim, presentClaim } from './claims.schemas.js';
+import { borrowFile, checkIn, createClaim, getClaim, heartbeat, listClaims } from './claims.service.js';
 
-export const claimRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
+export const claimRoutes: FastifyPluginAsyncZod<{ deps: Deps; maxBatch?: number | undefined }> = async (app, { deps, maxBatch }) => {
   const tags = ['claims'];
   // One engine per process: its batches are what turn many claims into one commit.
-  const engine = new ClaimEngine(deps);
+  const engine = new ClaimEngine(deps, { maxBatch });
   const present = (c: Parameters<typeof presentClaim>[0]) => presentClaim(c, deps.clock.now());
 
   app.post('/v1/claims', {
@@ -20,7 +20,7 @@ export const claimRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { 
       tags,
       summary: 'Take units of a meter for a member: 201 with the claim, or 409 with every reason',
       body: CreateClaimBody,
-      response: { 201: Claim, 200: Claim, 410: Problem, ...ERROR_RESPONSES },
+      response: { 201: NewClaim, 200: NewClaim, 410: Problem, ...ERROR_RESPONSES },
     },
   }, async (request, reply) => {
     const outcome = await createClaim(deps, engine, actorOf(request), request.body);
@@ -30,7 +30,8 @@ export const claimRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { 
     }
     if (outcome.type !== 'granted') throw new Error('a claim request came back as a release');
     // The live lease this client already holds is given back with 200, a new claim with 201.
-    return reply.code(outcome.reused ? 200 : 201).send(present(outcome.claim));
+    const file = outcome.claim.kind === 'borrow' ? { licenseFile: await borrowFile(deps, outcome.claim) } : {};
+    return reply.code(outcome.reused ? 200 : 201).send({ ...present(outcome.claim), ...file });
   });
 
   app.get('/v1/claims', {

@@ -49,6 +49,14 @@ export const Claim = z.object({
   endReason: z.string().nullable(),
 });
 
+/** The answer to a new claim: a borrow also carries its signed license file. */
+export const NewClaim = Claim.extend({
+  licenseFile: z
+    .string()
+    .optional()
+    .describe('Borrows: a license token (compact JWS, EdDSA, typ license+jwt) for offline use until expiresAt; verify it with the SDK against /.well-known/jwks.json'),
+});
+
 /** A claim as the clock sees it: never live past its end, swept or not. */
 export function claimStatusAt(c: ClaimRow, now: Date): ClaimRow['status'] {
   return c.status === 'live' && c.expiresAt !== null && c.expiresAt <= now ? 'expired' : c.status;

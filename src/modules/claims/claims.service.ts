@@ -6,6 +6,7 @@ import { isIdOf } from '../../lib/ids.js';
 import { findAccessRulesOf } from '../access-rules/access-rules.repo.js';
 import { findMember, type MemberView } from '../members/members.repo.js';
 import { poolFor, reachOf } from '../pools/pool-access.js';
+import { signLicense } from '../signing/signing.service.js';
 import { findPoolPath } from '../pools/pools.repo.js';
 import { sweepExpiredClaims, type ClaimEngine, type Outcome } from './claims.engine.js';
 import { extendLease, findClaim, findClaims, type ClaimRow } from './claims.repo.js';
@@ -45,6 +46,15 @@ export async function createClaim(deps: Deps, engine: ClaimEngine, actor: Actor,
     return engine.submit(op);
   }
   return outcome;
+}
+
+/**
+ * The signed license file of a borrow, for use offline until the borrow ends. Signed after the
+ * claim's transaction has committed (signing takes the root's key, which may be created then).
+ */
+export function borrowFile(deps: Deps, claim: ClaimRow): Promise<string> {
+  const payload = { pool: claim.poolId, sub: claim.memberId, jti: claim.id, meter: claim.meterKey, quantity: claim.quantity, kind: 'borrow' };
+  return signLicense(deps.db, claim.rootId, payload, { clock: deps.clock, expiresAt: claim.expiresAt! });
 }
 
 /** Check-in: idempotent; checking in an ended claim changes nothing. */
