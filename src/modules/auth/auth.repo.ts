@@ -1,21 +1,26 @@
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { accounts, roleBindings, tokens } from '../../db/schema.js';
+import { accounts, pools, roleBindings, tokens } from '../../db/schema.js';
 import type { Binding } from '../../domain/access.js';
 
 export type TokenRow = typeof tokens.$inferSelect;
 
+/**
+ * Everything authentication needs, in one round trip (it runs on every request): the token,
+ * its account, the account's role bindings and, for a pool-scoped token, the pool's path.
+ */
 export async function findLiveTokenBySecretHash(db: Executor, secretHash: string) {
   const [row] = await db
-    .select({ token: tokens, account: accounts })
+    .select({
+      token: tokens,
+      account: accounts,
+      bindings: sql<Binding[]>`coalesce((SELECT json_agg(json_build_object('poolId', b.pool_id, 'role', b.role)) FROM ${roleBindings} b WHERE b.account_id = ${accounts.id}), '[]'::json)`,
+      scopePath: sql<string[] | null>`(SELECT p.path FROM ${pools} p WHERE p.id = ${tokens.poolId})`,
+    })
     .from(tokens)
     .innerJoin(accounts, eq(accounts.id, tokens.accountId))
     .where(and(eq(tokens.secretHash, secretHash), isNull(tokens.revokedAt)));
   return row;
-}
-
-export async function findBindingsOf(db: Executor, accountId: string): Promise<Binding[]> {
-  return db.select({ poolId: roleBindings.poolId, role: roleBindings.role }).from(roleBindings).where(eq(roleBindings.accountId, accountId));
 }
 
 export async function insertToken(db: Executor, row: typeof tokens.$inferInsert): Promise<TokenRow> {

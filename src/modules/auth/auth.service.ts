@@ -8,7 +8,7 @@ import { findAccountByEmail } from '../accounts/accounts.repo.js';
 import { insertAuditEvent } from '../audit/audit.repo.js';
 import { findPoolPath } from '../pools/pools.repo.js';
 import { countInWindow, hitWindow } from '../rate-limits/rate-limits.repo.js';
-import { findApiTokensOf, findBindingsOf, findLiveTokenBySecretHash, insertToken, revokeTokenRow } from './auth.repo.js';
+import { findApiTokensOf, findLiveTokenBySecretHash, insertToken, revokeTokenRow } from './auth.repo.js';
 import type { CreateTokenBody, LoginBody } from './auth.schemas.js';
 
 export const SESSION_TTL_MS = 12 * 3_600_000;
@@ -63,14 +63,12 @@ export interface Authenticated {
 export async function authenticate(deps: Deps, secret: string, requestId: string): Promise<Authenticated | null> {
   const found = await findLiveTokenBySecretHash(deps.db, sha256(secret));
   if (!found) return null;
-  const { token, account } = found;
+  const { token, account, bindings, scopePath } = found;
   if (token.expiresAt && token.expiresAt <= deps.clock.now()) return null;
-  const bindings = await findBindingsOf(deps.db, account.id);
   let principal: Principal = { accountId: account.id, superuser: account.isSuperuser, bindings };
   if (token.poolId && token.role) {
     // A scoped token acts with its one role, and only while its account still holds as much.
-    const path = await findPoolPath(deps.db, token.poolId);
-    if (!path || !holdsAtLeast(principal, path, token.role)) return null;
+    if (!scopePath || !holdsAtLeast(principal, scopePath, token.role)) return null;
     const scoped: Binding[] = [{ poolId: token.poolId, role: token.role }];
     principal = { accountId: account.id, superuser: false, bindings: scoped };
   }
