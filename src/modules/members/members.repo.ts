@@ -1,6 +1,6 @@
-import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { accounts, devices, members, type MemberStatus } from '../../db/schema.js';
+import { accounts, claims, devices, members, pools, type MemberStatus } from '../../db/schema.js';
 
 export type MemberRow = typeof members.$inferSelect;
 export type DeviceRow = typeof devices.$inferSelect;
@@ -25,6 +25,33 @@ export async function findMembersOfPool(db: Executor, poolId: string, f: { statu
   if (f.status) where.push(eq(members.status, f.status));
   if (f.after) where.push(gt(members.id, f.after));
   return selectMembers(db).where(and(...where)).orderBy(asc(members.id)).limit(f.limit);
+}
+
+/**
+ * The memberships whose entitlements combine under M2's strictest rule: the member itself and,
+ * for a person, the account's other verified memberships in the same root; each with its pool's
+ * path. The member itself comes first.
+ */
+export async function findMembershipsToCombine(db: Executor, member: MemberRow): Promise<{ member: MemberRow; path: string[] }[]> {
+  const others = member.accountId
+    ? and(eq(members.accountId, member.accountId), eq(members.rootId, member.rootId), eq(members.status, 'verified'))
+    : undefined;
+  const rows = await db
+    .select({ member: members, path: pools.path })
+    .from(members)
+    .innerJoin(pools, eq(pools.id, members.poolId))
+    .where(or(eq(members.id, member.id), others))
+    .orderBy(asc(members.id));
+  return [...rows.filter((r) => r.member.id === member.id), ...rows.filter((r) => r.member.id !== member.id)];
+}
+
+/** Units the members' live claims take, per member and meter asked for (expired leases not swept yet excluded). */
+export function findHeldUnits(db: Executor, memberIds: readonly string[], now: Date): Promise<{ memberId: string; meter: string; quantity: number }[]> {
+  return db
+    .select({ memberId: claims.memberId, meter: claims.meterKey, quantity: sql<number>`sum(${claims.quantity})::int` })
+    .from(claims)
+    .where(and(inArray(claims.memberId, [...memberIds]), eq(claims.status, 'live'), or(isNull(claims.expiresAt), gt(claims.expiresAt, now))))
+    .groupBy(claims.memberId, claims.meterKey);
 }
 
 /** Undefined when the account or device is already a member of the pool. */

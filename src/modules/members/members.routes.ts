@@ -3,8 +3,8 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf } from '../../http/auth.js';
 import { ERROR_RESPONSES, IdParams, Page, toPage } from '../../http/schemas.js';
 import type { Deps } from '../../lib/context.js';
-import { AddMemberBody, ListMembersQuery, Member, MemberActionParams, presentMember } from './members.schemas.js';
-import { addMember, decideMember, getMember, listMembers, removeMember } from './members.service.js';
+import { AddMemberBody, ListMembersQuery, Member, MemberActionParams, MemberEntitlements, presentEntitlements, presentMember } from './members.schemas.js';
+import { addMember, decideMember, getEntitlements, getMember, listMembers, removeMember } from './members.service.js';
 
 export const memberRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
   const tags = ['members'];
@@ -22,6 +22,18 @@ export const memberRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, {
   app.get('/v1/members/:id', {
     schema: { tags, summary: 'Read a member', params: IdParams, response: { 200: Member, ...ERROR_RESPONSES } },
   }, async (request) => presentMember(await getMember(deps, actorOf(request), request.params.id)));
+
+  app.get('/v1/members/:id/entitlements', {
+    schema: {
+      tags,
+      summary: "Entitlements: the member's effective features and remaining counts, with end dates, after its whole ancestor chain (its own account, or its pool's managers)",
+      params: IdParams,
+      response: { 200: MemberEntitlements, ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const { view, at, entitlements } = await getEntitlements(deps, actorOf(request), request.params.id);
+    return presentEntitlements(view, at, entitlements);
+  });
 
   app.post('/v1/members/:id/:action', {
     schema: { tags, summary: 'Verify or reject a member (operators)', params: MemberActionParams, response: { 200: Member, ...ERROR_RESPONSES } },

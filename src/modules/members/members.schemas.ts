@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEVICE_STATUSES, MEMBER_STATUSES } from '../../db/schema.js';
 import { Email, IdParam, PageQuery, Timestamp } from '../../http/schemas.js';
+import type { Entitlements } from '../../domain/entitlements.js';
 import { iso } from '../../lib/time.js';
 import type { MemberView } from './members.repo.js';
 
@@ -47,5 +48,53 @@ export function presentMember({ member, account, device }: MemberView): z.infer<
     device: device ? { id: device.id, serial: device.serial, type: device.type, status: device.status } : null,
     decidedAt: iso(member.decidedAt),
     createdAt: iso(member.createdAt)!,
+  };
+}
+
+const Count = z.number().int().nullable();
+const Until = Timestamp.nullable().describe('When the grant ends; null: no end (or not enabled)');
+
+export const MemberEntitlements = z.object({
+  memberId: z.string(),
+  poolId: z.string(),
+  at: Timestamp.describe('The moment the answer holds for'),
+  serving: z.boolean().describe('Claims can be granted now: every pool on the path active and in time, the member verified, its device not blocked, the access rules admit it'),
+  reasons: z
+    .array(
+      z.object({
+        code: z.enum(['POOL_NOT_ACTIVE', 'POOL_EXPIRED', 'MEMBER_NOT_VERIFIED', 'DEVICE_BLOCKED', 'ACCESS_RULE']),
+        poolId: z.string().optional(),
+        memberId: z.string().optional(),
+        status: z.string().optional(),
+        validUntil: z.string().optional(),
+        deviceStatus: z.string().optional(),
+        ruleId: z.string().nullable().optional(),
+        detail: z.string().optional(),
+      }),
+    )
+    .describe('Why nothing is served now (empty while serving): the codes and fields of claim refusals'),
+  until: Timestamp.nullable().describe('The earliest validUntil on the path: when the member is served nothing more; null: no end'),
+  features: z.array(z.object({ key: z.string(), enabled: z.boolean(), until: Until })),
+  meters: z.array(
+    z.object({
+      key: z.string(),
+      limit: Count.describe('The effective limit, after every ancestor and every meter drawn on; null: unlimited'),
+      used: z.number().int().describe("Units the member's live claims take (a claim of a meter drawing on this one counts too)"),
+      remaining: Count.describe('Units the member can still take now, after the use of everyone sharing its pools; null: unlimited'),
+      until: Until,
+    }),
+  ),
+});
+
+export function presentEntitlements(view: MemberView, at: Date, e: Entitlements): z.infer<typeof MemberEntitlements> {
+  return {
+    memberId: view.member.id,
+    poolId: view.member.poolId,
+    at: at.toISOString(),
+    serving: e.serving,
+    reasons: e.reasons,
+    until: iso(e.until),
+    features: e.features.map((f) => ({ ...f, until: iso(f.until) })),
+    meters: e.meters.map((m) => ({ ...m, until: iso(m.until) })),
   };
 }

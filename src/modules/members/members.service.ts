@@ -1,11 +1,28 @@
 import type { Actor, Deps } from '../../lib/context.js';
 import type { Executor } from '../../db/client.js';
+import { judgeAccess } from '../../domain/access-rules.js';
+import { computeEntitlements, type Entitlements } from '../../domain/entitlements.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { isIdOf, newId } from '../../lib/ids.js';
 import { findAccountByEmail } from '../accounts/accounts.repo.js';
+import { findAccessRulesOf } from '../access-rules/access-rules.repo.js';
 import { insertAuditEvent } from '../audit/audit.repo.js';
+import { findFeatures, findMeters } from '../catalog/catalog.repo.js';
+import { mayActFor } from '../claims/claims.service.js';
 import { poolFor } from '../pools/pool-access.js';
-import { deleteMemberRow, findMember, findMembersOfPool, findOrCreateDevice, insertMember, updateMemberRow, type MemberView } from './members.repo.js';
+import { findPathPools } from '../pools/pools.repo.js';
+import { findRunningLicenses, findUsage } from '../state/state.repo.js';
+import {
+  deleteMemberRow,
+  findHeldUnits,
+  findMember,
+  findMembershipsToCombine,
+  findMembersOfPool,
+  findOrCreateDevice,
+  insertMember,
+  updateMemberRow,
+  type MemberView,
+} from './members.repo.js';
 import type { AddMemberBody, ListMembersQuery } from './members.schemas.js';
 
 const memberAudit = (v: MemberView) => ({
@@ -90,4 +107,46 @@ export async function removeMember(deps: Deps, actor: Actor, id: string): Promis
     await deleteMemberRow(tx, view.member.id);
     await insertAuditEvent(tx, actor, now, { action: 'member.removed', ...memberAudit(view), before: view.member });
   });
+}
+
+/**
+ * U6: the member's effective features and remaining counts, with end dates, after its whole
+ * ancestor chain — combined, for a person, with its account's other verified memberships in the
+ * root (M2's strictest rule). For the member's own account and those who manage its pool (the
+ * claims' rule). A fixed number of indexed queries, however deep the tree or many the memberships.
+ */
+export async function getEntitlements(deps: Deps, actor: Actor, id: string): Promise<{ view: MemberView; at: Date; entitlements: Entitlements }> {
+  if (!isIdOf('member', id)) throw notFound('member');
+  const view = await findMember(deps.db, id);
+  if (!view) throw notFound('member');
+  await mayActFor(deps.db, actor, view, view.member.poolId, 'member');
+  const at = deps.clock.now();
+  const memberships = await findMembershipsToCombine(deps.db, view.member);
+  const pathIds = [...new Set(memberships.flatMap((m) => m.path))];
+  // One after another: a single connection (PGlite) takes one query at a time anyway.
+  const pools = new Map((await findPathPools(deps.db, pathIds)).map((p) => [p.id, p]));
+  const licenses = await findRunningLicenses(deps.db, pathIds, at);
+  const meters = await findMeters(deps.db, view.member.rootId);
+  const features = await findFeatures(deps.db, view.member.rootId);
+  const usage = await findUsage(deps.db, pathIds);
+  // R1 applies to people, by their e-mail; devices have none.
+  const email = view.account?.email;
+  const rules = email ? await findAccessRulesOf(deps.db, pathIds) : [];
+  const held = await findHeldUnits(deps.db, memberships.map((m) => m.member.id), at);
+  const entitlements = computeEntitlements({
+    memberships: memberships.map(({ member, path }) => ({
+      memberId: member.id,
+      status: member.status,
+      deviceStatus: member.id === view.member.id ? (view.device?.status ?? null) : null,
+      access: email ? judgeAccess(path, rules, email) : null,
+      path: path.map((poolId) => pools.get(poolId)!),
+      held: held.filter((h) => h.memberId === member.id),
+    })),
+    licenses,
+    meters,
+    features: features.map((f) => f.key),
+    usage,
+    now: at,
+  });
+  return { view, at, entitlements };
 }
