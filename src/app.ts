@@ -4,6 +4,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { registerAuth } from './http/auth.js';
+import { registerIdempotency } from './http/idempotency.js';
 import { registerInputGuards } from './http/input.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerProblemHandlers, sendFrameworkProblem } from './http/problem.js';
@@ -18,6 +19,7 @@ import { claimRoutes, reconcileRoutes } from './modules/claims/claims.routes.js'
 import { licenseRoutes } from './modules/licenses/licenses.routes.js';
 import { memberRoutes } from './modules/members/members.routes.js';
 import { poolRoutes } from './modules/pools/pools.routes.js';
+import { ticketRoutes } from './modules/queue/tickets.routes.js';
 import { signingRoutes } from './modules/signing/signing.routes.js';
 import { stateRoutes } from './modules/state/state.routes.js';
 import { systemRoutes } from './modules/system/system.routes.js';
@@ -32,6 +34,8 @@ export interface AppOptions {
   processMetrics?: boolean;
   /** The most claim requests one transaction decides (LICENSEPOOL_CLAIM_BATCH_MAX); default 256. */
   claimBatchMax?: number;
+  /** How often an open ticket event stream reads its ticket for changes made elsewhere; default 1000 ms. */
+  ticketEventsPollMs?: number;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -63,6 +67,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerInputGuards(app);
   await app.register(fastifyCookie);
   registerAuth(app, deps);
+  // Before the modules: its hooks attach to the POST routes as they are declared.
+  const idempotency = registerIdempotency(app, deps);
   registerMetrics(app, { processMetrics: options.processMetrics ?? false });
 
   await app.register(fastifySwagger, {
@@ -82,6 +88,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       security: [{ bearer: [] }, { session: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: idempotency.documentHeader,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -89,6 +96,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, stateRoutes, memberRoutes, auditRoutes, accessRuleRoutes, reconcileRoutes, signingRoutes];
   for (const plugin of modules) await app.register(plugin, { deps });
   await app.register(claimRoutes, { deps, maxBatch: options.claimBatchMax });
+  await app.register(ticketRoutes, { deps, eventsPollMs: options.ticketEventsPollMs });
   await app.register(authRoutes, { deps, secureCookies: options.secureCookies ?? false });
   return app;
 }

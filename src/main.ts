@@ -3,15 +3,16 @@ import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
+import { deleteExpiredIdempotencyKeys } from './http/idempotency.js';
 import { systemClock } from './lib/clock.js';
 import type { Deps } from './lib/context.js';
 import { ensureFirstSuperuser } from './modules/accounts/accounts.service.js';
-import { sweepExpiredClaims } from './modules/claims/claims.engine.js';
+import { serveQueues, sweepExpiredClaims } from './modules/claims/claims.engine.js';
 import { expireLicenses } from './modules/licenses/licenses.service.js';
 
-/** How often a process records licenses that have reached their end. */
+/** How often a process records licenses that have reached their end and forgets Idempotency-Key answers older than a day. */
 const EXPIRY_SWEEP_MS = 60_000;
-/** How often a process gives back the units of leases and borrows that have run out. */
+/** How often a process gives back the units of leases, borrows and queue holds that have run out, and serves the queues. */
 const CLAIM_SWEEP_MS = 1_000;
 
 export async function serve(): Promise<void> {
@@ -33,10 +34,15 @@ export async function serve(): Promise<void> {
   });
   const sweep = setInterval(() => {
     expireLicenses(deps).catch((err) => log.error({ err }, 'license expiry sweep failed'));
+    deleteExpiredIdempotencyKeys(deps).catch((err) => log.error({ err }, 'idempotency key sweep failed'));
   }, EXPIRY_SWEEP_MS);
   sweep.unref();
   const claimSweep = setInterval(() => {
-    sweepExpiredClaims(deps).catch((err) => log.error({ err }, 'claim expiry sweep failed'));
+    // Then every queue: units also free up where no sweep or check-in of this process saw it
+    // (a license raised, another process), and a waiting ticket must not wait for a check-in.
+    sweepExpiredClaims(deps)
+      .then(() => serveQueues(deps))
+      .catch((err) => log.error({ err }, 'claim expiry sweep failed'));
   }, CLAIM_SWEEP_MS);
   claimSweep.unref();
 

@@ -17,7 +17,11 @@ export type RefusalReason =
   | { code: 'UNKNOWN_METER'; meter: string }
   | { code: 'BORROW_TOO_LONG'; poolId: string; borrowDays: number; maxBorrowDays: number | null }
   | { code: 'LEASE_TOO_LONG'; poolId: string; ttlSeconds: number; maxLeaseSeconds: number }
-  | { code: 'LIMIT_REACHED'; poolId: string; meter: string; limit: number; used: number };
+  | { code: 'LIMIT_REACHED'; poolId: string; meter: string; limit: number; used: number }
+  | { code: 'QUEUE_WAITING'; poolId: string; meter: string; waiting: number };
+
+/** U4: a lease refused for these reasons alone may wait in the queue for units to free up. */
+export const QUEUEABLE_REASONS: ReadonlySet<RefusalReason['code']> = new Set(['LIMIT_REACHED', 'QUEUE_WAITING']);
 
 export interface ClaimRequest {
   meter: string;
@@ -26,6 +30,11 @@ export interface ClaimRequest {
   borrowDays?: number | undefined;
   /** Leases: the time to live asked for. */
   ttlSeconds?: number | undefined;
+  /**
+   * U4: tickets waiting in the queue of the member's pool for this meter. A request that is not
+   * a ticket's own hold may not pass them (0 or absent for a ticket's hold).
+   */
+  waiting?: number | undefined;
 }
 
 /** The longest lease a root allows unless it sets its own `maxLeaseSeconds`: one day. */
@@ -104,6 +113,7 @@ export function decideClaim(
     reasons.push({ code: 'UNKNOWN_METER', meter: request.meter });
     return { granted: false, reasons };
   }
+  if (request.waiting) reasons.push({ code: 'QUEUE_WAITING', poolId: self.id, meter: request.meter, waiting: request.waiting });
   // Nearest pool first: the member's own pool, then up to the root.
   for (const pool of [...ctx.path].reverse()) {
     const grant = grants.get(pool.id)!;

@@ -30,6 +30,8 @@ interface World {
   tokenId: string;
   /** A live lease of the (verified) member. */
   claimId: string;
+  /** A waiting queue ticket of the member. */
+  ticketId: string;
 }
 
 interface BodyRow {
@@ -75,7 +77,7 @@ const BODY_ROUTES: BodyRow[] = [
     }),
   },
   { method: 'POST', route: '/v1/pools/{id}/roles', url: (w) => `/v1/pools/${w.child}/roles`, valid: () => ({ email: 'new.person@licensepool.test', role: 'manager' }) },
-  { method: 'POST', route: '/v1/claims', url: () => '/v1/claims', valid: (w) => ({ memberId: w.member, meter: 'seats', kind: 'lease', quantity: 1, ttlSeconds: 60, fingerprint: 'bad-input' }) },
+  { method: 'POST', route: '/v1/claims', url: () => '/v1/claims', valid: (w) => ({ memberId: w.member, meter: 'seats', kind: 'lease', quantity: 1, ttlSeconds: 60, fingerprint: 'bad-input', queue: true }) },
   { method: 'POST', route: '/v1/pools/{id}/access-rules', url: (w) => `/v1/pools/${w.child}/access-rules`, valid: () => ({ effect: 'exclude', match: 'domain', value: 'rival.test' }) },
   { method: 'POST', route: '/v1/pools/{id}/meters', url: (w) => `/v1/pools/${w.root}/meters`, valid: () => ({ key: 'rooms', name: 'Rooms', draws: ['seats'] }) },
   { method: 'POST', route: '/v1/pools/{id}/features', url: (w) => `/v1/pools/${w.root}/features`, valid: () => ({ key: 'elevator', name: 'Elevator' }) },
@@ -113,6 +115,7 @@ function realParam(route: string, name: string, w: World, actions: string[]): st
   if (route.startsWith('/v1/members/')) return w.member;
   if (route.startsWith('/v1/tokens/')) return w.tokenId;
   if (route.startsWith('/v1/claims/')) return w.claimId;
+  if (route.startsWith('/v1/tickets/')) return w.ticketId;
   throw new Error(`no id for ${name} in ${route}: add one to realParam`);
 }
 
@@ -121,7 +124,7 @@ function realParam(route: string, name: string, w: World, actions: string[]): st
  * of its kind are left out: a child pool in a root-only slot is a real pool (422 NOT_A_ROOT).
  */
 const NOT_FOUND_IDS = (w: World, right: string): [string, string][] => [
-  ...[w.child, w.license, w.member, w.roleId, w.tokenId, w.claimId].filter((id) => id.split('_')[0] !== right.split('_')[0]).map((id): [string, string] => [`a real id of another kind (${id.split('_')[0]})`, id]),
+  ...[w.child, w.license, w.member, w.roleId, w.tokenId, w.claimId, w.ticketId].filter((id) => id.split('_')[0] !== right.split('_')[0]).map((id): [string, string] => [`a real id of another kind (${id.split('_')[0]})`, id]),
   ['a word', 'nope'],
   ['SQL', "'; DROP TABLE pools; --"],
   ['quotes', 'pool_\' OR \'1\'=\'1'],
@@ -134,6 +137,7 @@ const NOT_FOUND_IDS = (w: World, right: string): [string, string][] => [
   ['a well-formed id nobody holds (member)', newId('member')],
   ['a well-formed id nobody holds (token)', newId('token')],
   ['a well-formed id nobody holds (role)', newId('role')],
+  ['a well-formed id nobody holds (ticket)', newId('ticket')],
 ];
 
 /** Ids refused as invalid input (a field path is named), not looked up. */
@@ -286,6 +290,10 @@ for (const backend of backends()) {
       const role = await ok(t.app, 'POST', `/v1/pools/${child}/roles`, { token: tree.operator.token, body: { email: tree.operator.email, role: 'deputy' } });
       await ok(t.app, 'POST', `/v1/members/${member.id}/verify`, { token: tree.operator.token });
       const lease = await ok(t.app, 'POST', '/v1/claims', { token: tree.operator.token, body: { memberId: member.id, meter: 'seats', ttlSeconds: 86_400 } });
+      // The pool bound by its license and full, with its queue on: a lease asked with queue waits.
+      await ok(t.app, 'PATCH', `/v1/pools/${child}`, { token: tree.operator.token, body: { restricted: true, queue: { enabled: true, claimTimeoutSeconds: 60 } } });
+      await ok(t.app, 'POST', '/v1/claims', { token: tree.operator.token, body: { memberId: member.id, meter: 'seats', kind: 'assignment', quantity: 9 } });
+      const queued = await ok(t.app, 'POST', '/v1/claims', { token: tree.operator.token, body: { memberId: member.id, meter: 'seats', queue: true } });
       const tokens = await ok(t.app, 'GET', '/v1/tokens', { token: t.superuser });
       w = {
         root: tree.root,
@@ -295,6 +303,7 @@ for (const backend of backends()) {
         roleId: role.id,
         tokenId: tokens.data[0].id,
         claimId: lease.id,
+        ticketId: queued.ticket.id,
       };
       doc = (await call(t.app, 'GET', '/openapi.json')).body;
       // Every bad request below must leave every table as it is: rows, and what is in them.
@@ -475,6 +484,24 @@ for (const backend of backends()) {
             });
           }
         }
+      }
+    });
+
+    test('a malformed Idempotency-Key on every POST route that takes one: 422 naming headers.idempotency-key', async (ctx) => {
+      const keyed = Object.keys(doc.paths).filter((route) =>
+        (operation('POST', route)?.parameters ?? []).some((p: any) => p.$ref === '#/components/parameters/IdempotencyKey'),
+      );
+      assert.ok(keyed.length >= 10, 'the routes taking the header were found');
+      for (const route of keyed) {
+        const actions: string[] = (operation('POST', route).parameters ?? []).find((p: any) => p.name === 'action')?.schema.enum ?? [];
+        const url = route.replace(/\{(\w+)\}/g, (_m, name: string) => realParam(route, name, w, actions));
+        const body = BODY_ROUTES.find((r) => r.method === 'POST' && r.route === route)?.valid(w);
+        await ctx.test(`POST ${url}`, async () => {
+          for (const key of ['', 'x'.repeat(256), 'two words', 'tab\there', 'clé']) {
+            const res = await send('POST', url, { headers: { 'idempotency-key': key }, ...(body ? { body } : {}) });
+            assertFieldError(res, 'headers.idempotency-key', `POST ${url} with the key ${JSON.stringify(key)}`);
+          }
+        });
       }
     });
 

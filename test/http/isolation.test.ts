@@ -35,6 +35,9 @@ interface Tenant {
   /** The member's live lease (fingerprint `member-app`) and a claim of its already checked in. */
   claimId: string;
   releasedClaimId: string;
+  /** A queue ticket of the member, claimed: the lease it became. */
+  ticketId: string;
+  ticketClaimId: string;
   /** A rotated-out (`verifying`) signing key of the root, which its operator could retire. */
   signingKeyId: string;
   meter: { id: string; key: string };
@@ -144,6 +147,15 @@ const TABLE: Row[] = [
     why: 'a member reads its own membership (its pool and root included)',
     memberSees: (a) => [a.child, a.root],
   },
+  {
+    method: 'GET',
+    route: '/v1/members/{id}/entitlements',
+    url: (a) => `/v1/members/${a.member.id}/entitlements`,
+    stranger: 'denied',
+    member: 'self',
+    why: 'a member reads its own entitlements (its pool and the catalog keys it is entitled to)',
+    memberSees: (a) => [a.child, a.meter.key, a.feature.key],
+  },
   { method: 'DELETE', route: '/v1/members/{id}', url: (a) => `/v1/members/${a.member.id}`, ...denied },
 
   // claims: a member acts on its own; the self answers below change nothing (the same client
@@ -165,7 +177,7 @@ const TABLE: Row[] = [
     stranger: 'denied',
     member: 'self',
     why: 'a member lists its own claims',
-    memberSees: (a) => [a.child, a.root, a.member.id, a.claimId, a.releasedClaimId, a.meter.key],
+    memberSees: (a) => [a.child, a.root, a.member.id, a.claimId, a.releasedClaimId, a.ticketClaimId, a.meter.key],
   },
   { method: 'GET', route: '/v1/claims', url: (a) => `/v1/claims?poolId=${a.child}`, ...denied },
   { method: 'GET', route: '/v1/pools/{id}/reconcile', url: (a) => `/v1/pools/${a.root}/reconcile`, ...denied },
@@ -195,6 +207,45 @@ const TABLE: Row[] = [
     stranger: 'denied',
     member: 'self',
     why: 'a member checks in its own claim (this one has ended: nothing changes)',
+  },
+  // queue tickets: the member's own; the self answers change nothing (the ticket is claimed:
+  // claiming it again answers its lease, cancelling an ended ticket is a no-op)
+  {
+    method: 'GET',
+    route: '/v1/tickets',
+    url: (a) => `/v1/tickets?memberId=${a.member.id}`,
+    stranger: 'denied',
+    member: 'self',
+    why: 'a member lists its own tickets',
+    memberSees: (a) => [a.child, a.root, a.member.id, a.ticketId, a.ticketClaimId, a.meter.key],
+  },
+  { method: 'GET', route: '/v1/tickets', url: (a) => `/v1/tickets?poolId=${a.child}`, ...denied },
+  { method: 'GET', route: '/v1/tickets', url: () => '/v1/tickets', ...listed },
+  ...(['', '/events'] as const).map((tail): Row => ({
+    method: 'GET',
+    route: `/v1/tickets/{id}${tail}`,
+    url: (a) => `/v1/tickets/${a.ticketId}${tail}`,
+    stranger: 'denied',
+    member: 'self',
+    why: tail ? 'a member follows its own ticket' : 'a member reads its own ticket',
+    memberSees: (a) => [a.child, a.root, a.member.id, a.ticketId, a.ticketClaimId, a.meter.key],
+  })),
+  {
+    method: 'POST',
+    route: '/v1/tickets/{id}/claim',
+    url: (a) => `/v1/tickets/${a.ticketId}/claim`,
+    stranger: 'denied',
+    member: 'self',
+    why: 'a member claims its own ticket (claimed already: it gets the same lease back)',
+    memberSees: (a) => [a.child, a.root, a.member.id, a.ticketClaimId, a.meter.key],
+  },
+  {
+    method: 'DELETE',
+    route: '/v1/tickets/{id}',
+    url: (a) => `/v1/tickets/${a.ticketId}`,
+    stranger: 'denied',
+    member: 'self',
+    why: 'a member cancels its own ticket (this one has ended: nothing changes)',
   },
   ...(['verify', 'reject'] as const).map((action): Row => ({
     method: 'POST',
@@ -245,8 +296,13 @@ async function buildTenant(t: TestApp, label: string): Promise<Tenant> {
     token: op.token,
     body: { memberId: member.id, meter: meterKey, fingerprint: 'member-app', ttlSeconds: 86_400 },
   });
-  const ended = await ok(t.app, 'POST', '/v1/claims', { token: op.token, body: { memberId: member.id, meter: meterKey, kind: 'assignment' } });
+  // The pool (bound by its license, queue on) full, a queue ticket; the check-in gives it a
+  // hold, which the member claims.
+  await ok(t.app, 'PATCH', `/v1/pools/${child}`, { token: op.token, body: { restricted: true, queue: { enabled: true, claimTimeoutSeconds: 300 } } });
+  const ended = await ok(t.app, 'POST', '/v1/claims', { token: op.token, body: { memberId: member.id, meter: meterKey, kind: 'assignment', quantity: 9 } });
+  const queued = await ok(t.app, 'POST', '/v1/claims', { token: op.token, body: { memberId: member.id, meter: meterKey, fingerprint: 'member-queue', queue: true } });
   await ok(t.app, 'DELETE', `/v1/claims/${ended.id}`, { token: op.token });
+  const ticketLease = await ok(t.app, 'POST', `/v1/tickets/${queued.ticket.id}/claim`, { token: memberPerson.token });
   const tokens = await ok(t.app, 'GET', '/v1/tokens', { token: op.token });
   const retiring = await ok(t.app, 'POST', `/v1/pools/${tree.root}/signing-keys/rotate`, { token: op.token });
   await ok(t.app, 'POST', `/v1/pools/${tree.root}/signing-keys/rotate`, { token: op.token });
@@ -262,6 +318,8 @@ async function buildTenant(t: TestApp, label: string): Promise<Tenant> {
     childAccessRuleId: accessRule.id,
     claimId: lease.id,
     releasedClaimId: ended.id,
+    ticketId: queued.ticket.id,
+    ticketClaimId: ticketLease.id,
     signingKeyId: retiring.kid,
     meter: { id: meters.data[0].id, key: meterKey },
     feature: { id: features.data[0].id, key: featureKey },
@@ -283,6 +341,8 @@ function ghostOf(a: Tenant): Tenant {
     childAccessRuleId: newId('accessRule'),
     claimId: newId('claim'),
     releasedClaimId: newId('claim'),
+    ticketId: newId('ticket'),
+    ticketClaimId: newId('claim'),
     signingKeyId: newId('signingKey'),
     meter: { ...a.meter, id: newId('meter') },
     feature: { ...a.feature, id: newId('feature') },
@@ -306,6 +366,8 @@ function secretsOf(a: Tenant): string[] {
     a.childAccessRuleId,
     a.claimId,
     a.releasedClaimId,
+    a.ticketId,
+    a.ticketClaimId,
     a.signingKeyId,
     a.meter.id,
     a.meter.key,

@@ -3,18 +3,46 @@
  * transaction is in flight the next gathers, and each batch is decided in one transaction that
  * locks what it needs in one global order and decides its requests one after another against
  * the locked counters — exactly the serial execution of the batch, at one commit per batch.
+ *
+ * The queue (U4) lives here too: tickets are made, held, claimed and cancelled inside batches,
+ * under the same locks and the same decision as claims, so a ticket's place and a hold's units
+ * are as exact as a claim's.
  */
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Executor } from '../../db/client.js';
-import type { AccessVerdict } from '../../domain/access-rules.js';
-import { counterKey, decideClaim, splitCounterKey, touchedCounters, type ClaimKind, type RefusalReason } from '../../domain/claims.js';
+import type { TicketStatus } from '../../db/schema.js';
+import { judgeAccess, type AccessVerdict } from '../../domain/access-rules.js';
+import {
+  counterKey,
+  decideClaim,
+  QUEUEABLE_REASONS,
+  splitCounterKey,
+  touchedCounters,
+  type ClaimKind,
+  type RefusalReason,
+} from '../../domain/claims.js';
 import { drawClosure, ownGrant, type OwnGrant } from '../../domain/quota.js';
-import type { Deps } from '../../lib/context.js';
+import { SYSTEM_ACTOR, type Actor, type Deps } from '../../lib/context.js';
 import { newId } from '../../lib/ids.js';
+import { findAccessRulesOf } from '../access-rules/access-rules.repo.js';
+import { insertAuditEvent, type AuditEntry } from '../audit/audit.repo.js';
 import { findMeters } from '../catalog/catalog.repo.js';
-import type { MemberView } from '../members/members.repo.js';
+import { findMember, type MemberView } from '../members/members.repo.js';
+import { findPathPools, findPoolPath } from '../pools/pools.repo.js';
+import {
+  findOpenTicketsOf,
+  findQueueHeads,
+  findWaitingTickets,
+  insertTickets,
+  lockTickets,
+  updateTicketRow,
+  type TicketRow,
+} from '../queue/tickets.repo.js';
+import { ENDED_TICKET_STATUSES, ticketStatusAt } from '../queue/tickets.schemas.js';
+import { publishTicketChanges } from '../queue/tickets.watch.js';
 import { findRunningLicenses } from '../state/state.repo.js';
 import {
+  convertHoldToLease,
   endClaims,
   extendLease,
   findLiveFingerprinted,
@@ -27,10 +55,11 @@ import {
   writeCounters,
   type ClaimRow,
 } from './claims.repo.js';
-import { findPathPools } from '../pools/pools.repo.js';
 
 export interface ClaimOp {
   type: 'claim';
+  /** Who asks; recorded when the request becomes a queue ticket. */
+  actor: Actor;
   member: MemberView;
   /** The member's pool path, root first. */
   path: readonly string[];
@@ -41,19 +70,63 @@ export interface ClaimOp {
   ttlSeconds: number;
   borrowDays?: number | undefined;
   fingerprint?: string | undefined;
+  /** U4: a lease refused for limits alone becomes a ticket in the queue of the member's pool, if that queue is on. */
+  queue?: boolean | undefined;
 }
 
 export interface ReleaseOp {
   type: 'release';
   claimId: string;
+  /** Recorded when the claim is a ticket's hold: checking it in gives the ticket up. */
+  actor?: Actor | undefined;
 }
 
-export type Op = ClaimOp | ReleaseOp;
+/** Serving a queue: a hold for its head ticket, decided like a claim. */
+export interface HoldOp {
+  type: 'hold';
+  ticketId: string;
+  /** Resolved before the batch, as for a claim; null when the member has been removed. */
+  member: MemberView | null;
+  /** The ticket's pool path, root first. */
+  path: readonly string[];
+  access: AccessVerdict | null;
+}
+
+/**
+ * The holder takes its held units as a lease (`redeem`), or gives the ticket up (`cancel`).
+ * `holdClaimId` is the ticket's hold as read before the batch; a ticket held meanwhile answers
+ * `stale`, and the caller asks again with the hold it now has (a ticket is held at most once).
+ */
+interface TicketOpBase {
+  actor: Actor;
+  ticketId: string;
+  holdClaimId: string | null;
+}
+export type TicketOp = (TicketOpBase & { type: 'redeem' }) | (TicketOpBase & { type: 'cancel' });
+
+export type Op = ClaimOp | ReleaseOp | HoldOp | TicketOp;
 
 export type Outcome =
   | { type: 'granted'; claim: ClaimRow; reused: boolean }
   | { type: 'refused'; reasons: RefusalReason[] }
-  | { type: 'released'; claim: ClaimRow | null };
+  | { type: 'released'; claim: ClaimRow | null }
+  /** A refused lease now waits in the queue (or the same client's open ticket, given back). */
+  | { type: 'queued'; ticket: TicketRow; reasons: RefusalReason[]; reused: boolean }
+  | TicketOutcome
+  | { type: 'stale' };
+
+/**
+ * What a hold, redeem or cancel left of the ticket: `status` as of the batch's instant (a hold
+ * past its end is `lapsed`), `claim` the hold or lease it made, `changed` whether it moved.
+ * `ticket` is null for a ticket that does not exist.
+ */
+export interface TicketOutcome {
+  type: 'ticket';
+  ticket: TicketRow | null;
+  status: TicketStatus | null;
+  claim: ClaimRow | null;
+  changed: boolean;
+}
 
 interface Pending {
   op: Op;
@@ -88,13 +161,19 @@ export class ClaimEngine {
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#maxBatch);
+        let outcomes: Outcome[];
         try {
-          const outcomes = await decideBatch(this.#deps, batch.map((p) => p.op));
-          batch.forEach((p, i) => p.resolve(outcomes[i]!));
+          outcomes = await decideBatch(this.#deps, batch.map((p) => p.op));
         } catch (err) {
           // Nothing of a failed transaction was written: every request in it fails alike.
           for (const p of batch) p.reject(err);
+          continue;
         }
+        // Units given back go to the queues first (U4), before the check-ins are answered, so
+        // whoever asks next sees the tickets served. The check-ins stand either way.
+        const freed = new Set(outcomes.flatMap((o) => (o.type === 'released' && o.claim ? [o.claim.rootId] : [])));
+        if (freed.size > 0) await serveQueuesAfter(this.#deps, [...freed]);
+        batch.forEach((p, i) => p.resolve(outcomes[i]!));
       }
     } finally {
       this.#draining = false;
@@ -115,35 +194,108 @@ function expiryOf(op: ClaimOp, now: Date): Date | null {
   return new Date(now.getTime() + seconds * 1000);
 }
 
+/**
+ * What a decision needs of a member that no lock guards, resolved before the batch: its pool
+ * path and the access rules' verdict (R1 applies to people, by their e-mail; devices have none).
+ */
+export async function claimantOf(db: Executor, member: MemberView): Promise<{ path: string[]; access: AccessVerdict | null }> {
+  const path = (await findPoolPath(db, member.member.poolId))!;
+  const access = member.account ? judgeAccess(path, await findAccessRulesOf(db, path), member.account.email) : null;
+  return { path, access };
+}
+
+/** A queue: the waiting tickets of one pool for one meter. */
+const queueKey = (poolId: string, meter: string) => counterKey(poolId, meter);
+
+/** Refusals a head ticket waits out; any other means its member may not claim at all, and the ticket ends. */
+const WAITED_OUT: ReadonlySet<RefusalReason['code']> = new Set(['LIMIT_REACHED', 'POOL_NOT_ACTIVE', 'POOL_EXPIRED']);
+
+const ticketAudit = (t: TicketRow, action: string, before: unknown, after: unknown): AuditEntry => ({
+  action,
+  entityType: 'ticket',
+  entityId: t.id,
+  rootId: t.rootId,
+  poolId: t.poolId,
+  memberId: t.memberId,
+  before,
+  after,
+});
+
 /** One batch, one transaction. Outcomes come back in the order of `ops`. */
 export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outcome[]> {
-  return deps.db.transaction(async (tx) => {
-    const now = deps.clock.now();
+  const { outcomes, ticketsMoved } = await deps.db.transaction(async (tx) => {
     const claimOps = ops.filter((o): o is ClaimOp => o.type === 'claim');
+    const holdOps = ops.filter((o): o is HoldOp => o.type === 'hold');
+    const ticketOps = ops.filter((o): o is TicketOp => o.type === 'redeem' || o.type === 'cancel');
 
-    // 1. Locks, in one order: path pools (share), claims being released, then counters.
-    const pathIds = [...new Set(claimOps.flatMap((o) => o.path))];
+    // 1. Locks, in one order: path pools (share), claims, tickets, then counters.
+    const pathIds = [...new Set([...claimOps, ...holdOps].flatMap((o) => o.path))];
     const pools = new Map((await sharePools(tx, pathIds)).map((p) => [p.id, p]));
-    const licenses = await findRunningLicenses(tx, pathIds, now);
-    const releasing = new Map((await lockLiveClaims(tx, ops.flatMap((o) => (o.type === 'release' ? [o.claimId] : [])))).map((c) => [c.id, c]));
-    const releasePaths = new Map(
-      (await findPathPools(tx, [...new Set([...releasing.values()].map((c) => c.poolId))])).map((p) => [p.id, p.path]),
-    );
-    const closures = await closuresOf(tx, [...claimOps.map((o) => o.member.member.rootId), ...[...releasing.values()].map((c) => c.rootId)]);
-    const closureOfClaim = (c: ClaimRow) => closures.get(c.rootId)!;
-    const touchedByRelease = (c: ClaimRow) => touchedCounters(releasePaths.get(c.poolId)!.map((id) => ({ id })), c.meterKey, closureOfClaim(c));
+    const claimIds = ops.flatMap((o) => (o.type === 'release' ? [o.claimId] : o.type === 'redeem' || o.type === 'cancel' ? (o.holdClaimId ? [o.holdClaimId] : []) : []));
+    const liveClaims = new Map((await lockLiveClaims(tx, claimIds)).map((c) => [c.id, c]));
+    const lockedTickets = await lockTickets(tx, {
+      ids: [...holdOps, ...ticketOps].map((o) => o.ticketId),
+      holdClaimIds: [...liveClaims.values()].filter((c) => c.kind === 'hold').map((c) => c.id),
+    });
+    const ticketById = new Map(lockedTickets.map((t) => [t.id, t]));
+    const ticketOfHold = new Map(lockedTickets.flatMap((t) => (t.holdClaimId ? [[t.holdClaimId, t] as const] : [])));
+
+    // Claims whose units this batch may give back: check-ins, and the holds of cancelled tickets.
+    const cancelledHold = (o: TicketOp) => {
+      const t = ticketById.get(o.ticketId);
+      return t?.status === 'held' && t.holdClaimId !== null && t.holdClaimId === o.holdClaimId ? liveClaims.get(t.holdClaimId) : undefined;
+    };
+    const releasable = [
+      ...ops.flatMap((o) => (o.type === 'release' && liveClaims.has(o.claimId) ? [liveClaims.get(o.claimId)!] : [])),
+      ...ticketOps.flatMap((o) => {
+        const hold = o.type === 'cancel' ? cancelledHold(o) : undefined;
+        return hold ? [hold] : [];
+      }),
+    ];
+    const releasePaths = new Map((await findPathPools(tx, [...new Set(releasable.map((c) => c.poolId))])).map((p) => [p.id, p.path]));
+    const holding = holdOps.flatMap((o) => {
+      const t = ticketById.get(o.ticketId);
+      return t?.status === 'waiting' ? [{ op: o, ticket: t }] : [];
+    });
+    const closures = await closuresOf(tx, [
+      ...claimOps.map((o) => o.member.member.rootId),
+      ...holding.map((h) => h.ticket.rootId),
+      ...releasable.map((c) => c.rootId),
+    ]);
+    const touchedByRelease = (c: ClaimRow) => touchedCounters(releasePaths.get(c.poolId)!.map((id) => ({ id })), c.meterKey, closures.get(c.rootId)!);
+    const touchedByHold = (o: HoldOp, t: TicketRow) => touchedCounters(o.path.map((id) => ({ id })), t.meterKey, closures.get(t.rootId)!);
 
     const keys = [
       ...claimOps.flatMap((o) => touchedCounters(o.path.map((id) => ({ id })), o.meter, closures.get(o.member.member.rootId)!)),
-      ...[...releasing.values()].flatMap(touchedByRelease),
+      ...holding.flatMap((h) => touchedByHold(h.op, h.ticket)),
+      ...releasable.flatMap(touchedByRelease),
     ];
     const counters = await lockCounters(tx, keys);
+    // The decision instant comes after the locks: a batch that waited for another's counters
+    // must not stamp its grants earlier than the release that freed them.
+    const now = deps.clock.now();
     const before = new Map(counters);
+    const licenses = await findRunningLicenses(tx, pathIds, now);
     const fingerprinted = await findLiveFingerprinted(
       tx,
       claimOps.filter((o) => o.fingerprint).map((o) => o.member.member.id),
       now,
     );
+    // The queues the batch decides on, read under the counters' locks: every ticket that is
+    // made or served for a queue takes the same locks, so the order read here is exact.
+    const queues = new Map<string, string[]>();
+    const queueOf = (poolId: string, meter: string) => {
+      const key = queueKey(poolId, meter);
+      let q = queues.get(key);
+      if (!q) queues.set(key, (q = []));
+      return q;
+    };
+    const queuePairs = [
+      ...claimOps.map((o) => ({ poolId: o.member.member.poolId, meter: o.meter })),
+      ...holding.map((h) => ({ poolId: h.ticket.poolId, meter: h.ticket.meterKey })),
+    ];
+    for (const w of await findWaitingTickets(tx, queuePairs)) queueOf(w.poolId, w.meterKey).push(w.id);
+    const openTickets = await findOpenTicketsOf(tx, claimOps.filter((o) => o.queue && o.fingerprint).map((o) => o.member.member.id));
 
     // 2. Decide, one request after another, against the counters as the batch leaves them.
     const grants = new Map<string, OwnGrant>();
@@ -156,25 +308,142 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
       for (const k of touched) counters.set(k, (counters.get(k) ?? 0) + units);
     };
     const created: ClaimRow[] = [];
-    const ended: string[] = [];
+    const checkedIn: string[] = [];
+    const holdsGivenUp: string[] = [];
+    const leases: { id: string; ttlSeconds: number; expiresAt: Date; fingerprint: string | null }[] = [];
+    const newTickets: TicketRow[] = [];
+    const ticketChanges = new Map<string, Partial<TicketRow>>();
+    const audits: { actor: Actor; entry: AuditEntry }[] = [];
     const outcomes: Outcome[] = [];
+
+    /** Records a ticket's move to `patch.status`, with its audit event. */
+    const moveTicket = (t: TicketRow, actor: Actor, patch: Partial<TicketRow> & { status: TicketStatus }, note: Record<string, unknown> = {}) => {
+      const change = { ...patch, updatedAt: now, ...(ENDED_TICKET_STATUSES.has(patch.status) ? { endedAt: now } : {}) };
+      ticketChanges.set(t.id, { ...ticketChanges.get(t.id), ...change });
+      audits.push({ actor, entry: ticketAudit(t, `ticket.${patch.status}`, { status: t.status }, { ...patch, ...note }) });
+      const queue = queues.get(queueKey(t.poolId, t.meterKey));
+      if (t.status === 'waiting' && queue?.includes(t.id)) queue.splice(queue.indexOf(t.id), 1);
+      const moved = { ...t, ...change };
+      ticketById.set(t.id, moved);
+      return moved;
+    };
+    const ticketOutcome = (t: TicketRow | undefined, claim: ClaimRow | null, changed: boolean): Outcome => {
+      if (!t) return { type: 'ticket', ticket: null, status: null, claim: null, changed: false };
+      const hold = t.holdClaimId ? liveClaims.get(t.holdClaimId) ?? created.find((c) => c.id === t.holdClaimId) : undefined;
+      const holdStatus = t.holdClaimId ? (hold && !holdsGivenUp.includes(hold.id) && !checkedIn.includes(hold.id) ? 'live' : 'ended') : null;
+      return { type: 'ticket', ticket: t, status: ticketStatusAt(t, holdStatus, now), claim, changed };
+    };
+
     for (const op of ops) {
       if (op.type === 'release') {
-        const claim = releasing.get(op.claimId);
-        if (!claim || ended.includes(claim.id)) {
+        const claim = liveClaims.get(op.claimId);
+        if (!claim || checkedIn.includes(claim.id) || holdsGivenUp.includes(claim.id)) {
           outcomes.push({ type: 'released', claim: null });
           continue;
         }
         add(touchedByRelease(claim), -claim.quantity);
-        ended.push(claim.id);
+        checkedIn.push(claim.id);
+        // Checking in a ticket's hold gives the ticket up.
+        const ticket = ticketOfHold.get(claim.id);
+        if (ticket && ticketById.get(ticket.id)!.status === 'held') moveTicket(ticketById.get(ticket.id)!, op.actor ?? SYSTEM_ACTOR, { status: 'cancelled' }, { reason: 'its hold was checked in' });
         outcomes.push({ type: 'released', claim: { ...claim, status: 'released', endedAt: now, endReason: 'checked in' } });
         continue;
       }
+
+      if (op.type === 'redeem' || op.type === 'cancel') {
+        const ticket = ticketById.get(op.ticketId);
+        if (ticket?.status === 'held' && ticket.holdClaimId !== op.holdClaimId) {
+          outcomes.push({ type: 'stale' });
+          continue;
+        }
+        if (!ticket || (ticket.status !== 'waiting' && ticket.status !== 'held')) {
+          outcomes.push(ticketOutcome(ticket, null, false));
+          continue;
+        }
+        const hold = ticket.holdClaimId ? liveClaims.get(ticket.holdClaimId) : undefined;
+        const holdLive = hold !== undefined && !checkedIn.includes(hold.id) && !holdsGivenUp.includes(hold.id);
+        if (op.type === 'cancel') {
+          if (hold && holdLive) {
+            add(touchedByRelease(hold), -hold.quantity);
+            holdsGivenUp.push(hold.id);
+          }
+          outcomes.push(ticketOutcome(moveTicket(ticket, op.actor, { status: 'cancelled' }), null, true));
+          continue;
+        }
+        if (ticket.status === 'waiting' || (holdLive && hold!.expiresAt! <= now)) {
+          // Not held yet, or held past its end (the sweep gives those units on).
+          outcomes.push(ticketOutcome(ticket, null, false));
+          continue;
+        }
+        if (!holdLive) {
+          // The hold ended under it (revoked when a limit dropped): the ticket has lapsed.
+          outcomes.push(ticketOutcome(moveTicket(ticket, SYSTEM_ACTOR, { status: 'lapsed' }, { reason: 'its hold ended' }), null, true));
+          continue;
+        }
+        // The held units become the member's lease in place: the same units, no counter moves.
+        const lease = { id: hold!.id, ttlSeconds: ticket.ttlSeconds, expiresAt: new Date(now.getTime() + ticket.ttlSeconds * 1000), fingerprint: ticket.fingerprint };
+        leases.push(lease);
+        const claimed = moveTicket(ticket, op.actor, { status: 'claimed', claimId: hold!.id });
+        outcomes.push(ticketOutcome(claimed, { ...hold!, kind: 'lease', ...lease }, true));
+        continue;
+      }
+
+      if (op.type === 'hold') {
+        const ticket = ticketById.get(op.ticketId);
+        const queue = ticket ? queueOf(ticket.poolId, ticket.meterKey) : [];
+        // Only the head of its queue is served, and a head that must wait holds up those behind it.
+        if (!ticket || ticket.status !== 'waiting' || queue[0] !== ticket.id) {
+          outcomes.push(ticketOutcome(ticket, null, false));
+          continue;
+        }
+        if (!op.member) {
+          outcomes.push(ticketOutcome(moveTicket(ticket, SYSTEM_ACTOR, { status: 'cancelled' }, { reasons: [{ code: 'MEMBER_NOT_FOUND', memberId: ticket.memberId }] }), null, true));
+          continue;
+        }
+        const path = op.path.map((id) => pools.get(id)!);
+        const closure = closures.get(ticket.rootId)!;
+        const member = op.member;
+        const decision = decideClaim(
+          { path, licenses, closure, now },
+          { memberId: ticket.memberId, memberStatus: member.member.status, deviceStatus: member.device?.status ?? null, access: op.access },
+          { meter: ticket.meterKey, quantity: ticket.quantity, kind: 'hold' },
+          counters,
+          new Map(path.map((p) => [p.id, grantOf(p.id)])),
+        );
+        if (!decision.granted) {
+          if (decision.reasons.every((r) => WAITED_OUT.has(r.code))) outcomes.push(ticketOutcome(ticket, null, false));
+          else outcomes.push(ticketOutcome(moveTicket(ticket, SYSTEM_ACTOR, { status: 'cancelled' }, { reasons: decision.reasons }), null, true));
+          continue;
+        }
+        add(touchedByHold(op, ticket), ticket.quantity);
+        const pool = pools.get(ticket.poolId)!;
+        const heldUntil = new Date(now.getTime() + pool.queue.claimTimeoutSeconds * 1000);
+        const hold: ClaimRow = {
+          id: newId('claim'),
+          rootId: ticket.rootId,
+          poolId: ticket.poolId,
+          memberId: ticket.memberId,
+          meterKey: ticket.meterKey,
+          quantity: ticket.quantity,
+          kind: 'hold',
+          fingerprint: null,
+          ttlSeconds: null,
+          status: 'live',
+          expiresAt: heldUntil,
+          createdAt: now,
+          endedAt: null,
+          endReason: null,
+        };
+        created.push(hold);
+        outcomes.push(ticketOutcome(moveTicket(ticket, SYSTEM_ACTOR, { status: 'held', holdClaimId: hold.id, heldUntil }), hold, true));
+        continue;
+      }
+
       const member = op.member.member;
       const again =
         op.kind === 'lease' && op.fingerprint
           ? [...fingerprinted, ...created].find(
-              (c) => c.memberId === member.id && c.meterKey === op.meter && c.fingerprint === op.fingerprint && c.status === 'live' && !ended.includes(c.id),
+              (c) => c.memberId === member.id && c.meterKey === op.meter && c.fingerprint === op.fingerprint && c.status === 'live' && !checkedIn.includes(c.id),
             )
           : undefined;
       if (again) {
@@ -183,17 +452,45 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
         outcomes.push({ type: 'granted', claim: renewed, reused: true });
         continue;
       }
+      const queue = queueOf(member.poolId, op.meter);
+      const waitingTicket = op.queue && op.fingerprint
+        ? [...openTickets, ...newTickets]
+            .map((t) => ticketById.get(t.id) ?? t)
+            .find((t) => t.memberId === member.id && t.meterKey === op.meter && t.fingerprint === op.fingerprint && (t.status === 'waiting' || t.status === 'held'))
+        : undefined;
+      if (waitingTicket) {
+        // The same client queueing again keeps its place.
+        outcomes.push({ type: 'queued', ticket: waitingTicket, reasons: [], reused: true });
+        continue;
+      }
       const path = op.path.map((id) => pools.get(id)!);
       const closure = closures.get(member.rootId)!;
       const decision = decideClaim(
         { path, licenses, closure, now },
         { memberId: member.id, memberStatus: member.status, deviceStatus: op.member.device?.status ?? null, access: op.access },
-        { meter: op.meter, quantity: op.quantity, kind: op.kind, borrowDays: op.borrowDays, ttlSeconds: op.kind === 'lease' ? op.ttlSeconds : undefined },
+        {
+          meter: op.meter,
+          quantity: op.quantity,
+          kind: op.kind,
+          borrowDays: op.borrowDays,
+          ttlSeconds: op.kind === 'lease' ? op.ttlSeconds : undefined,
+          waiting: queue.length,
+        },
         counters,
         new Map(path.map((p) => [p.id, grantOf(p.id)])),
       );
       if (!decision.granted) {
-        outcomes.push({ type: 'refused', reasons: decision.reasons });
+        const own = pools.get(member.poolId)!;
+        if (op.queue && op.kind === 'lease' && own.queue.enabled && decision.reasons.every((r) => QUEUEABLE_REASONS.has(r.code))) {
+          const ticket = newTicket(op, now);
+          newTickets.push(ticket);
+          ticketById.set(ticket.id, ticket);
+          queue.push(ticket.id);
+          audits.push({ actor: op.actor, entry: ticketAudit(ticket, 'ticket.created', null, { ...ticket, position: queue.length, reasons: decision.reasons }) });
+          outcomes.push({ type: 'queued', ticket, reasons: decision.reasons, reused: false });
+        } else {
+          outcomes.push({ type: 'refused', reasons: decision.reasons });
+        }
         continue;
       }
       add(touchedCounters(path, op.meter, closure), op.quantity);
@@ -217,37 +514,113 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
       outcomes.push({ type: 'granted', claim, reused: false });
     }
 
-    // 3. Write what changed: counters in one statement, claims in one, check-ins in one.
+    // 3. Write what changed: counters in one statement, claims in one, check-ins in one; the
+    // queue's few rows one by one.
     const changed = new Map([...counters].filter(([k, v]) => before.get(k) !== v));
     await writeCounters(tx, changed);
     await insertClaims(tx, created);
-    await endClaims(tx, ended, 'released', now, 'checked in');
-    return outcomes;
+    await endClaims(tx, checkedIn, 'released', now, 'checked in');
+    await endClaims(tx, holdsGivenUp, 'released', now, 'ticket cancelled');
+    for (const lease of leases) await convertHoldToLease(tx, lease.id, lease);
+    await insertTickets(tx, newTickets);
+    for (const [id, patch] of ticketChanges) await updateTicketRow(tx, id, patch);
+    for (const a of audits) await insertAuditEvent(tx, a.actor, now, a.entry);
+    return { outcomes, ticketsMoved: newTickets.length + ticketChanges.size > 0 };
   });
+  if (ticketsMoved) publishTicketChanges();
+  return outcomes;
+}
+
+function newTicket(op: ClaimOp, now: Date): TicketRow {
+  const member = op.member.member;
+  return {
+    id: newId('ticket'),
+    rootId: member.rootId,
+    poolId: member.poolId,
+    memberId: member.id,
+    meterKey: op.meter,
+    quantity: op.quantity,
+    ttlSeconds: op.ttlSeconds,
+    fingerprint: op.fingerprint ?? null,
+    status: 'waiting',
+    holdClaimId: null,
+    heldUntil: null,
+    claimId: null,
+    createdAt: now,
+    updatedAt: now,
+    endedAt: null,
+  };
+}
+
+/** The hold a head ticket asks for, with what its decision needs resolved (as for a claim). */
+async function holdOpOf(db: Executor, ticket: TicketRow): Promise<HoldOp> {
+  const member = (await findMember(db, ticket.memberId)) ?? null;
+  if (!member) return { type: 'hold', ticketId: ticket.id, member, path: (await findPoolPath(db, ticket.poolId))!, access: null };
+  return { type: 'hold', ticketId: ticket.id, member, ...(await claimantOf(db, member)) };
 }
 
 /**
- * Gives the units of expired leases and borrows back (at most `limit` per call). Several
- * processes may sweep at once: each skips the claims another holds.
+ * U4: serves the queues of these roots (all roots when none are given): each queue's head
+ * ticket gets a hold when its units are free, all heads in one batch; while heads are served,
+ * the next ones are tried. A head that must wait holds up its queue (first come, first served).
+ * Returns how many tickets moved (held, or ended because their member may no longer claim).
+ */
+export async function serveQueues(deps: Deps, rootIds?: readonly string[]): Promise<number> {
+  let scope = rootIds;
+  let moved = 0;
+  for (;;) {
+    const heads = await findQueueHeads(deps.db, scope);
+    if (heads.length === 0) return moved;
+    const outcomes = await decideBatch(deps, await Promise.all(heads.map((t) => holdOpOf(deps.db, t))));
+    const progressed = heads.filter((_, i) => {
+      const o = outcomes[i]!;
+      return o.type === 'ticket' && o.changed;
+    });
+    if (progressed.length === 0) return moved;
+    moved += progressed.length;
+    scope = [...new Set(progressed.map((t) => t.rootId))];
+  }
+}
+
+/** Serving after units came back: what gave them back has committed and stands even if serving fails. */
+export async function serveQueuesAfter(deps: Deps, rootIds: readonly string[]): Promise<void> {
+  await serveQueues(deps, rootIds).catch((err) => deps.log.error({ err, rootIds }, 'serving the queues failed'));
+}
+
+/**
+ * Gives the units of expired leases, borrows and holds back (at most `limit` per call); the
+ * tickets whose holds ran out lapse in the same transaction, and then the queues of the roots
+ * concerned are served. Several processes may sweep at once: each skips the claims another holds.
  */
 export async function sweepExpiredClaims(deps: Deps, limit = 1000): Promise<number> {
-  return deps.db.transaction(async (tx) => {
-    const now = deps.clock.now();
-    const expired = await lockExpiredClaims(tx, now, limit);
-    if (expired.length === 0) return 0;
+  const swept = await deps.db.transaction(async (tx) => {
+    const expired = await lockExpiredClaims(tx, deps.clock.now(), limit);
+    if (expired.length === 0) return null;
+    const holds = expired.filter((c) => c.kind === 'hold');
+    const lapsing = (await lockTickets(tx, { holdClaimIds: holds.map((c) => c.id) })).filter((t) => t.status === 'held');
     const paths = new Map((await findPathPools(tx, [...new Set(expired.map((c) => c.poolId))])).map((p) => [p.id, p.path]));
     const closures = await closuresOf(tx, expired.map((c) => c.rootId));
     const touched = expired.map((c) => touchedCounters(paths.get(c.poolId)!.map((id) => ({ id })), c.meterKey, closures.get(c.rootId)!));
     const counters = await lockCounters(tx, touched.flat());
+    // As in a batch: the instant is taken once the counters are ours.
+    const now = deps.clock.now();
     expired.forEach((c, i) => {
       for (const k of touched[i]!) counters.set(k, counters.get(k)! - c.quantity);
     });
     await writeCounters(tx, counters);
-    await endClaims(tx, expired.map((c) => c.id), 'expired', now, 'not renewed in time');
-    return expired.length;
+    await endClaims(tx, expired.filter((c) => c.kind !== 'hold').map((c) => c.id), 'expired', now, 'not renewed in time');
+    await endClaims(tx, holds.map((c) => c.id), 'expired', now, 'not claimed in time');
+    for (const t of lapsing) {
+      await updateTicketRow(tx, t.id, { status: 'lapsed', updatedAt: now, endedAt: now });
+      await insertAuditEvent(tx, SYSTEM_ACTOR, now, ticketAudit(t, 'ticket.lapsed', { status: 'held' }, { status: 'lapsed', reason: 'not claimed in time' }));
+    }
+    return { count: expired.length, roots: [...new Set(expired.map((c) => c.rootId))], lapsed: lapsing.length };
   });
+  if (!swept) return 0;
+  if (swept.lapsed > 0) publishTicketChanges();
+  await serveQueuesAfter(deps, swept.roots);
+  return swept.count;
 }
-
 
 export interface Drift {
   poolId: string;

@@ -89,6 +89,14 @@ export async function extendLease(tx: Executor, id: string, expiresAt: Date, now
   return row;
 }
 
+/** U4: a ticket's hold becomes its member's lease in place: the same units, so no counter moves. */
+export async function convertHoldToLease(tx: Executor, id: string, lease: { ttlSeconds: number; expiresAt: Date; fingerprint: string | null }): Promise<void> {
+  await tx
+    .update(claims)
+    .set({ kind: 'lease', ttlSeconds: lease.ttlSeconds, expiresAt: lease.expiresAt, fingerprint: lease.fingerprint })
+    .where(and(eq(claims.id, id), eq(claims.kind, 'hold'), eq(claims.status, 'live')));
+}
+
 export async function findClaim(db: Executor, id: string): Promise<ClaimRow | undefined> {
   const [row] = await db.select().from(claims).where(eq(claims.id, id));
   return row;

@@ -8,6 +8,8 @@ import { AppError } from '../../lib/errors.js';
 import { ClaimEngine, reconcileRoot } from './claims.engine.js';
 import { Claim, CreateClaimBody, ListClaimsQuery, NewClaim, presentClaim } from './claims.schemas.js';
 import { borrowFile, checkIn, createClaim, getClaim, heartbeat, listClaims } from './claims.service.js';
+import { presentTicket, QueuedClaim } from '../queue/tickets.schemas.js';
+import { queuedTicket } from '../queue/tickets.service.js';
 
 export const claimRoutes: FastifyPluginAsyncZod<{ deps: Deps; maxBatch?: number | undefined }> = async (app, { deps, maxBatch }) => {
   const tags = ['claims'];
@@ -18,9 +20,9 @@ export const claimRoutes: FastifyPluginAsyncZod<{ deps: Deps; maxBatch?: number 
   app.post('/v1/claims', {
     schema: {
       tags,
-      summary: 'Take units of a meter for a member: 201 with the claim, or 409 with every reason',
+      summary: 'Take units of a meter for a member: 201 with the claim, 202 with a queue ticket (queue: true), or 409 with every reason',
       body: CreateClaimBody,
-      response: { 201: NewClaim, 200: NewClaim, 410: Problem, ...ERROR_RESPONSES },
+      response: { 201: NewClaim, 200: NewClaim, 202: QueuedClaim, 410: Problem, ...ERROR_RESPONSES },
     },
   }, async (request, reply) => {
     const outcome = await createClaim(deps, engine, actorOf(request), request.body);
@@ -28,7 +30,11 @@ export const claimRoutes: FastifyPluginAsyncZod<{ deps: Deps; maxBatch?: number 
       const first = outcome.reasons[0]!;
       throw new AppError('CLAIM_REFUSED', `refused: ${outcome.reasons.map((r) => r.code).join(', ')}`, { reasons: outcome.reasons, firstReason: first.code });
     }
-    if (outcome.type !== 'granted') throw new Error('a claim request came back as a release');
+    if (outcome.type === 'queued') {
+      const ticket = presentTicket(await queuedTicket(deps, outcome.ticket), deps.clock.now());
+      return reply.code(202).send({ ticket, reasons: outcome.reasons });
+    }
+    if (outcome.type !== 'granted') throw new Error(`a claim request came back as ${outcome.type}`);
     // The live lease this client already holds is given back with 200, a new claim with 201.
     const file = outcome.claim.kind === 'borrow' ? { licenseFile: await borrowFile(deps, outcome.claim) } : {};
     return reply.code(outcome.reused ? 200 : 201).send({ ...present(outcome.claim), ...file });

@@ -17,9 +17,14 @@ export const CreateClaimBody = z
     ttlSeconds: z.number().int().min(10).max(MAX_LEASE_SECONDS).default(900).describe("Leases: how long until a heartbeat is due; at most the root's maxLeaseSeconds (default 86400)"),
     borrowDays: z.number().int().min(1).max(3650).optional().describe('Borrows: for how many days (at most the pool\'s maxBorrowDays)'),
     fingerprint: z.string().trim().min(1).max(200).optional().describe('The client; the same member, meter and fingerprint get their live lease back'),
+    queue: z
+      .boolean()
+      .optional()
+      .describe("Leases: when refused for limits alone and the member's pool has its queue on, wait in line: 202 with a ticket instead of 409 (default false)"),
   })
   .strict()
-  .refine((b) => (b.kind === 'borrow') === (b.borrowDays !== undefined), { message: 'borrowDays goes with kind borrow, and only with it', path: ['borrowDays'] });
+  .refine((b) => (b.kind === 'borrow') === (b.borrowDays !== undefined), { message: 'borrowDays goes with kind borrow, and only with it', path: ['borrowDays'] })
+  .refine((b) => !b.queue || b.kind === 'lease', { message: 'only a lease waits in a queue', path: ['queue'] });
 export type CreateClaimBody = z.infer<typeof CreateClaimBody>;
 
 export const ListClaimsQuery = z

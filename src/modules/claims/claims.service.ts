@@ -1,23 +1,21 @@
 import type { Executor } from '../../db/client.js';
-import { judgeAccess } from '../../domain/access-rules.js';
+import { QUEUEABLE_REASONS } from '../../domain/claims.js';
 import type { Actor, Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { isIdOf } from '../../lib/ids.js';
-import { findAccessRulesOf } from '../access-rules/access-rules.repo.js';
 import { findMember, type MemberView } from '../members/members.repo.js';
 import { poolFor, reachOf } from '../pools/pool-access.js';
 import { signLicense } from '../signing/signing.service.js';
-import { findPoolPath } from '../pools/pools.repo.js';
-import { sweepExpiredClaims, type ClaimEngine, type Outcome } from './claims.engine.js';
+import { claimantOf, sweepExpiredClaims, type ClaimEngine, type ClaimOp, type Outcome } from './claims.engine.js';
 import { extendLease, findClaim, findClaims, type ClaimRow } from './claims.repo.js';
 import { claimStatusAt, type CreateClaimBody, type ListClaimsQuery } from './claims.schemas.js';
 
-/** A member acts for itself; a pool's managers (and the vendor) act for its members and devices. */
-async function mayActFor(db: Executor, actor: Actor, member: MemberView | undefined, poolId: string, what: string): Promise<void> {
+/** A member acts for itself; a pool's managers (and the vendor) act for its members and devices (claims and queue tickets alike). */
+export async function mayActFor(db: Executor, actor: Actor, member: MemberView | undefined, poolId: string, what: string): Promise<void> {
   if (member?.member.accountId !== actor.principal.accountId) await poolFor(db, actor, poolId, 'manage', { what });
 }
 
-async function memberForClaims(db: Executor, actor: Actor, memberId: string): Promise<MemberView> {
+export async function memberForClaims(db: Executor, actor: Actor, memberId: string): Promise<MemberView> {
   if (!isIdOf('member', memberId)) throw notFound('member');
   const view = await findMember(db, memberId);
   if (!view) throw notFound('member');
@@ -35,15 +33,17 @@ async function claimFor(db: Executor, actor: Actor, claimId: string): Promise<Cl
 
 export async function createClaim(deps: Deps, engine: ClaimEngine, actor: Actor, input: CreateClaimBody): Promise<Outcome> {
   const member = await memberForClaims(deps.db, actor, input.memberId);
-  const path = (await findPoolPath(deps.db, member.member.poolId))!;
-  // R1 applies to people, by their e-mail; devices have none.
-  const access = member.account ? judgeAccess(path, await findAccessRulesOf(deps.db, path), member.account.email) : null;
-  const op = { type: 'claim' as const, member, path, access, ...input };
-  const outcome = await engine.submit(op);
+  const op: ClaimOp = { type: 'claim', actor, member, ...(await claimantOf(deps.db, member)), ...input, queue: false };
+  let outcome = await engine.submit(op);
   // A refusal must never be caused by a lease that has already run out: give those units back
   // and decide once more.
   if (outcome.type === 'refused' && outcome.reasons.some((r) => r.code === 'LIMIT_REACHED') && (await sweepExpiredClaims(deps)) > 0) {
-    return engine.submit(op);
+    outcome = await engine.submit(op);
+  }
+  // U4: still refused, for limits alone: join the queue, decided in a batch again so the
+  // ticket's place is exact (units may have freed up meanwhile, and then it is granted).
+  if (outcome.type === 'refused' && input.queue && outcome.reasons.every((r) => QUEUEABLE_REASONS.has(r.code))) {
+    outcome = await engine.submit({ ...op, queue: true });
   }
   return outcome;
 }
@@ -60,7 +60,7 @@ export function borrowFile(deps: Deps, claim: ClaimRow): Promise<string> {
 /** Check-in: idempotent; checking in an ended claim changes nothing. */
 export async function checkIn(deps: Deps, engine: ClaimEngine, actor: Actor, claimId: string): Promise<void> {
   await claimFor(deps.db, actor, claimId);
-  await engine.submit({ type: 'release', claimId });
+  await engine.submit({ type: 'release', claimId, actor });
 }
 
 /** Renews a live lease by its own time to live; an ended one answers 410 with why, so its holder stops using it. */
