@@ -157,12 +157,11 @@ export class Lease {
     this.#schedule(Math.min(delay, this.#deadline - now));
   }
 
-  /**
-   * A 410 says the claim ended but its problem document's `status` is the HTTP status, so the
-   * claim is read once more for how it ended; its `endReason` is in the 410 either way.
-   */
+  /** A 410 says how the claim ended (`claimStatus`, `endReason`); an older server only says that it did, so the claim is read once more. */
   async #endedByServer(error: LicensepoolError): Promise<LeaseEnd> {
     const reason = typeof error.problem?.endReason === 'string' ? error.problem.endReason : null;
+    const status = error.problem?.claimStatus;
+    if (status === 'released' || status === 'expired' || status === 'revoked') return { status, reason };
     try {
       const claim = await this.#api.getClaim(this.#claim.id);
       this.#claim = claim;

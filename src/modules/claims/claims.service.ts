@@ -69,11 +69,11 @@ export async function heartbeat(deps: Deps, actor: Actor, claimId: string): Prom
   const now = deps.clock.now();
   const status = claimStatusAt(claim, now);
   if (status !== 'live') {
-    throw new AppError('CLAIM_ENDED', `the claim is ${status}${claim.endReason ? `: ${claim.endReason}` : ''}`, { status, endReason: claim.endReason });
+    throw new AppError('CLAIM_ENDED', `the claim is ${status}${claim.endReason ? `: ${claim.endReason}` : ''}`, { claimStatus: status, endReason: claim.endReason });
   }
   if (claim.kind !== 'lease') throw new AppError('INVALID_TRANSITION', `a ${claim.kind} is not renewed by heartbeats`);
   const renewed = await extendLease(deps.db, claim.id, new Date(now.getTime() + claim.ttlSeconds! * 1000), now);
-  if (!renewed) throw new AppError('CLAIM_ENDED', 'the claim ended meanwhile', { status: 'expired' });
+  if (!renewed) throw new AppError('CLAIM_ENDED', 'the claim ended meanwhile', { claimStatus: 'expired' });
   return renewed;
 }
 
