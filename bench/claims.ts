@@ -35,14 +35,12 @@ import pg from 'pg';
 import { sql } from 'drizzle-orm';
 import { pino } from 'pino';
 import { openDatabase } from '../src/db/client.js';
-import { judgeAccess } from '../src/domain/access-rules.js';
 import { systemClock } from '../src/lib/clock.js';
 import type { Deps } from '../src/lib/context.js';
-import { findAccessRulesOf } from '../src/modules/access-rules/access-rules.repo.js';
 import { authenticate } from '../src/modules/auth/auth.service.js';
 import { ClaimEngine } from '../src/modules/claims/claims.engine.js';
-import { checkIn, createClaim, memberForClaims } from '../src/modules/claims/claims.service.js';
-import { findPoolPath } from '../src/modules/pools/pools.repo.js';
+import { claimantFor } from '../src/modules/claims/claimants.js';
+import { checkIn, createClaim } from '../src/modules/claims/claims.service.js';
 import {
   HttpClient,
   buildClaimTree,
@@ -248,16 +246,12 @@ async function stepCosts(url: string, tree: ClaimTree) {
   const actorOf = async (token: string) => (await authenticate(deps, token, 'req_bench'))!.actor;
   const operator = await actorOf(tree.operatorToken);
   const self = await actorOf(person.token);
-  const personView = await memberForClaims(deps.db, self, person.id);
-  const path = (await findPoolPath(deps.db, person.poolId))!;
   const N = 400;
   const steps: [string, () => Promise<unknown>][] = [
     ['round trip (SELECT 1)', () => deps.db.execute(sql`SELECT 1`)],
     ['auth: token + account + role bindings (one statement)', () => authenticate(deps, tree.operatorToken, 'req_bench')],
-    ['member lookup, acting for itself', () => memberForClaims(deps.db, self, person.id)],
-    ['member lookup + manage check (a manager acting for a device)', () => memberForClaims(deps.db, operator, device.id)],
-    ['path of the member\'s pool', () => findPoolPath(deps.db, device.poolId)],
-    ['access rules of the path + judging them', async () => judgeAccess(path, await findAccessRulesOf(deps.db, path), personView.account!.email)],
+    ['claimant, acting for itself (cached after the first call)', () => claimantFor(deps.db, self, person.id)],
+    ['claimant, a manager acting for a device (cached; bindings decide)', () => claimantFor(deps.db, operator, device.id)],
     [
       'createClaim + checkIn (service, one request at a time: one batch each)',
       async () => {

@@ -11,6 +11,7 @@ export type ClaimKind = 'lease' | 'borrow' | 'assignment' | 'hold';
 export type RefusalReason =
   | { code: 'POOL_NOT_ACTIVE'; poolId: string; status: string }
   | { code: 'POOL_EXPIRED'; poolId: string; validUntil: string }
+  | { code: 'MEMBER_NOT_FOUND'; memberId: string }
   | { code: 'MEMBER_NOT_VERIFIED'; memberId: string; status: string }
   | { code: 'DEVICE_BLOCKED'; memberId: string; deviceStatus: string }
   | { code: 'ACCESS_RULE'; poolId: string; ruleId: string | null; detail: string }

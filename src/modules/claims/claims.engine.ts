@@ -11,7 +11,7 @@
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Executor } from '../../db/client.js';
 import type { TicketStatus } from '../../db/schema.js';
-import { judgeAccess, type AccessVerdict } from '../../domain/access-rules.js';
+import { judgeAccess } from '../../domain/access-rules.js';
 import {
   counterKey,
   decideClaim,
@@ -19,6 +19,7 @@ import {
   splitCounterKey,
   touchedCounters,
   type ClaimKind,
+  type ClaimSubject,
   type RefusalReason,
 } from '../../domain/claims.js';
 import { drawClosure, ownGrant, type OwnGrant } from '../../domain/quota.js';
@@ -27,8 +28,8 @@ import { newId } from '../../lib/ids.js';
 import { findAccessRulesOf } from '../access-rules/access-rules.repo.js';
 import { insertAuditEvent, type AuditEntry } from '../audit/audit.repo.js';
 import { findMeters } from '../catalog/catalog.repo.js';
-import { findMember, type MemberView } from '../members/members.repo.js';
-import { findPathPools, findPoolPath } from '../pools/pools.repo.js';
+import { findPathPools } from '../pools/pools.repo.js';
+import { poolPathOf } from './claimants.js';
 import {
   findOpenTicketsOf,
   findQueueHeads,
@@ -49,21 +50,33 @@ import {
   insertClaims,
   lockCounters,
   lockExpiredClaims,
+  lockExpiredClaimsOf,
   lockLiveClaims,
   recount,
+  shareClaimantStates,
   sharePools,
   writeCounters,
   type ClaimRow,
 } from './claims.repo.js';
 
+/**
+ * The member a claim or hold is for, by what never changes: members and pools never move, so
+ * these facts are cached per process (`claimants.ts`). What does change — the member's status,
+ * its device's, its e-mail under the access rules — is read inside the batch.
+ */
+export interface Claimant {
+  memberId: string;
+  poolId: string;
+  rootId: string;
+  /** The member's pool path, root first. */
+  path: readonly string[];
+}
+
 export interface ClaimOp {
   type: 'claim';
   /** Who asks; recorded when the request becomes a queue ticket. */
   actor: Actor;
-  member: MemberView;
-  /** The member's pool path, root first. */
-  path: readonly string[];
-  access: AccessVerdict | null;
+  claimant: Claimant;
   meter: string;
   quantity: number;
   kind: ClaimKind;
@@ -85,11 +98,7 @@ export interface ReleaseOp {
 export interface HoldOp {
   type: 'hold';
   ticketId: string;
-  /** Resolved before the batch, as for a claim; null when the member has been removed. */
-  member: MemberView | null;
-  /** The ticket's pool path, root first. */
-  path: readonly string[];
-  access: AccessVerdict | null;
+  claimant: Claimant;
 }
 
 /**
@@ -133,6 +142,9 @@ interface Pending {
   resolve: (o: Outcome) => void;
   reject: (e: unknown) => void;
 }
+
+/** The most expired leases and borrows one batch ends on the way (the sweep ends the rest). */
+const EXPIRED_PER_BATCH = 256;
 
 /** The largest batch one transaction decides unless configured; bounds the lock set and the statement size. */
 const DEFAULT_MAX_BATCH = 256;
@@ -194,16 +206,6 @@ function expiryOf(op: ClaimOp, now: Date): Date | null {
   return new Date(now.getTime() + seconds * 1000);
 }
 
-/**
- * What a decision needs of a member that no lock guards, resolved before the batch: its pool
- * path and the access rules' verdict (R1 applies to people, by their e-mail; devices have none).
- */
-export async function claimantOf(db: Executor, member: MemberView): Promise<{ path: string[]; access: AccessVerdict | null }> {
-  const path = (await findPoolPath(db, member.member.poolId))!;
-  const access = member.account ? judgeAccess(path, await findAccessRulesOf(db, path), member.account.email) : null;
-  return { path, access };
-}
-
 /** A queue: the waiting tickets of one pool for one meter. */
 const queueKey = (poolId: string, meter: string) => counterKey(poolId, meter);
 
@@ -229,10 +231,25 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
     const ticketOps = ops.filter((o): o is TicketOp => o.type === 'redeem' || o.type === 'cancel');
 
     // 1. Locks, in one order: path pools (share), claims, tickets, then counters.
-    const pathIds = [...new Set([...claimOps, ...holdOps].flatMap((o) => o.path))];
+    const pathIds = [...new Set([...claimOps, ...holdOps].flatMap((o) => o.claimant.path))];
     const pools = new Map((await sharePools(tx, pathIds)).map((p) => [p.id, p]));
+    // Members next (share): removing or rejecting one waits for the batch, and the batch sees
+    // each member's status, device and e-mail as they are now; the access rules of the paths.
+    const deciding = [...claimOps, ...holdOps].map((o) => o.claimant);
+    const members = new Map((await shareClaimantStates(tx, deciding.map((c) => c.memberId))).map((m) => [m.id, m]));
+    const rules = deciding.some((c) => members.get(c.memberId)?.email) ? await findAccessRulesOf(tx, pathIds) : [];
+    const subjectOf = (c: Claimant): ClaimSubject | null => {
+      const m = members.get(c.memberId);
+      if (!m) return null;
+      return { memberId: m.id, memberStatus: m.status, deviceStatus: m.deviceStatus, access: m.email ? judgeAccess(c.path, rules, m.email) : null };
+    };
     const claimIds = ops.flatMap((o) => (o.type === 'release' ? [o.claimId] : o.type === 'redeem' || o.type === 'cancel' ? (o.holdClaimId ? [o.holdClaimId] : []) : []));
     const liveClaims = new Map((await lockLiveClaims(tx, claimIds)).map((c) => [c.id, c]));
+    // Leases and borrows of these roots already past their end give their units back in this
+    // batch, so no refusal is ever caused by one (holds lapse in the sweep, with their tickets).
+    // SKIP LOCKED: those another batch or sweep is ending are theirs.
+    const claimRoots = [...new Set(claimOps.map((o) => o.claimant.rootId))];
+    const expiring = (await lockExpiredClaimsOf(tx, claimRoots, deps.clock.now(), EXPIRED_PER_BATCH)).filter((c) => !liveClaims.has(c.id));
     const lockedTickets = await lockTickets(tx, {
       ids: [...holdOps, ...ticketOps].map((o) => o.ticketId),
       holdClaimIds: [...liveClaims.values()].filter((c) => c.kind === 'hold').map((c) => c.id),
@@ -252,33 +269,36 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
         return hold ? [hold] : [];
       }),
     ];
-    const releasePaths = new Map((await findPathPools(tx, [...new Set(releasable.map((c) => c.poolId))])).map((p) => [p.id, p.path]));
+    const releasePaths = new Map((await findPathPools(tx, [...new Set([...releasable, ...expiring].map((c) => c.poolId))])).map((p) => [p.id, p.path]));
     const holding = holdOps.flatMap((o) => {
       const t = ticketById.get(o.ticketId);
       return t?.status === 'waiting' ? [{ op: o, ticket: t }] : [];
     });
     const closures = await closuresOf(tx, [
-      ...claimOps.map((o) => o.member.member.rootId),
+      ...claimOps.map((o) => o.claimant.rootId),
       ...holding.map((h) => h.ticket.rootId),
       ...releasable.map((c) => c.rootId),
+      ...expiring.map((c) => c.rootId),
     ]);
     const touchedByRelease = (c: ClaimRow) => touchedCounters(releasePaths.get(c.poolId)!.map((id) => ({ id })), c.meterKey, closures.get(c.rootId)!);
-    const touchedByHold = (o: HoldOp, t: TicketRow) => touchedCounters(o.path.map((id) => ({ id })), t.meterKey, closures.get(t.rootId)!);
+    const touchedByHold = (o: HoldOp, t: TicketRow) => touchedCounters(o.claimant.path.map((id) => ({ id })), t.meterKey, closures.get(t.rootId)!);
 
     const keys = [
-      ...claimOps.flatMap((o) => touchedCounters(o.path.map((id) => ({ id })), o.meter, closures.get(o.member.member.rootId)!)),
+      ...claimOps.flatMap((o) => touchedCounters(o.claimant.path.map((id) => ({ id })), o.meter, closures.get(o.claimant.rootId)!)),
       ...holding.flatMap((h) => touchedByHold(h.op, h.ticket)),
       ...releasable.flatMap(touchedByRelease),
+      ...expiring.flatMap(touchedByRelease),
     ];
     const counters = await lockCounters(tx, keys);
     // The decision instant comes after the locks: a batch that waited for another's counters
     // must not stamp its grants earlier than the release that freed them.
     const now = deps.clock.now();
     const before = new Map(counters);
+    for (const c of expiring) for (const k of touchedByRelease(c)) counters.set(k, counters.get(k)! - c.quantity);
     const licenses = await findRunningLicenses(tx, pathIds, now);
     const fingerprinted = await findLiveFingerprinted(
       tx,
-      claimOps.filter((o) => o.fingerprint).map((o) => o.member.member.id),
+      claimOps.filter((o) => o.fingerprint).map((o) => o.claimant.memberId),
       now,
     );
     // The queues the batch decides on, read under the counters' locks: every ticket that is
@@ -291,11 +311,11 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
       return q;
     };
     const queuePairs = [
-      ...claimOps.map((o) => ({ poolId: o.member.member.poolId, meter: o.meter })),
+      ...claimOps.map((o) => ({ poolId: o.claimant.poolId, meter: o.meter })),
       ...holding.map((h) => ({ poolId: h.ticket.poolId, meter: h.ticket.meterKey })),
     ];
     for (const w of await findWaitingTickets(tx, queuePairs)) queueOf(w.poolId, w.meterKey).push(w.id);
-    const openTickets = await findOpenTicketsOf(tx, claimOps.filter((o) => o.queue && o.fingerprint).map((o) => o.member.member.id));
+    const openTickets = await findOpenTicketsOf(tx, claimOps.filter((o) => o.queue && o.fingerprint).map((o) => o.claimant.memberId));
 
     // 2. Decide, one request after another, against the counters as the batch leaves them.
     const grants = new Map<string, OwnGrant>();
@@ -396,16 +416,16 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
           outcomes.push(ticketOutcome(ticket, null, false));
           continue;
         }
-        if (!op.member) {
+        const subject = subjectOf(op.claimant);
+        if (!subject) {
           outcomes.push(ticketOutcome(moveTicket(ticket, SYSTEM_ACTOR, { status: 'cancelled' }, { reasons: [{ code: 'MEMBER_NOT_FOUND', memberId: ticket.memberId }] }), null, true));
           continue;
         }
-        const path = op.path.map((id) => pools.get(id)!);
+        const path = op.claimant.path.map((id) => pools.get(id)!);
         const closure = closures.get(ticket.rootId)!;
-        const member = op.member;
         const decision = decideClaim(
           { path, licenses, closure, now },
-          { memberId: ticket.memberId, memberStatus: member.member.status, deviceStatus: member.device?.status ?? null, access: op.access },
+          subject,
           { meter: ticket.meterKey, quantity: ticket.quantity, kind: 'hold' },
           counters,
           new Map(path.map((p) => [p.id, grantOf(p.id)])),
@@ -439,11 +459,11 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
         continue;
       }
 
-      const member = op.member.member;
+      const member = op.claimant;
       const again =
         op.kind === 'lease' && op.fingerprint
           ? [...fingerprinted, ...created].find(
-              (c) => c.memberId === member.id && c.meterKey === op.meter && c.fingerprint === op.fingerprint && c.status === 'live' && !checkedIn.includes(c.id),
+              (c) => c.memberId === member.memberId && c.meterKey === op.meter && c.fingerprint === op.fingerprint && c.status === 'live' && !checkedIn.includes(c.id),
             )
           : undefined;
       if (again) {
@@ -456,18 +476,23 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
       const waitingTicket = op.queue && op.fingerprint
         ? [...openTickets, ...newTickets]
             .map((t) => ticketById.get(t.id) ?? t)
-            .find((t) => t.memberId === member.id && t.meterKey === op.meter && t.fingerprint === op.fingerprint && (t.status === 'waiting' || t.status === 'held'))
+            .find((t) => t.memberId === member.memberId && t.meterKey === op.meter && t.fingerprint === op.fingerprint && (t.status === 'waiting' || t.status === 'held'))
         : undefined;
       if (waitingTicket) {
         // The same client queueing again keeps its place.
         outcomes.push({ type: 'queued', ticket: waitingTicket, reasons: [], reused: true });
         continue;
       }
-      const path = op.path.map((id) => pools.get(id)!);
+      const subject = subjectOf(member);
+      if (!subject) {
+        outcomes.push({ type: 'refused', reasons: [{ code: 'MEMBER_NOT_FOUND', memberId: member.memberId }] });
+        continue;
+      }
+      const path = member.path.map((id) => pools.get(id)!);
       const closure = closures.get(member.rootId)!;
       const decision = decideClaim(
         { path, licenses, closure, now },
-        { memberId: member.id, memberStatus: member.status, deviceStatus: op.member.device?.status ?? null, access: op.access },
+        subject,
         {
           meter: op.meter,
           quantity: op.quantity,
@@ -498,7 +523,7 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
         id: newId('claim'),
         rootId: member.rootId,
         poolId: member.poolId,
-        memberId: member.id,
+        memberId: member.memberId,
         meterKey: op.meter,
         quantity: op.quantity,
         kind: op.kind,
@@ -521,6 +546,7 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
     await insertClaims(tx, created);
     await endClaims(tx, checkedIn, 'released', now, 'checked in');
     await endClaims(tx, holdsGivenUp, 'released', now, 'ticket cancelled');
+    await endClaims(tx, expiring.map((c) => c.id), 'expired', now, 'not renewed in time');
     for (const lease of leases) await convertHoldToLease(tx, lease.id, lease);
     await insertTickets(tx, newTickets);
     for (const [id, patch] of ticketChanges) await updateTicketRow(tx, id, patch);
@@ -532,12 +558,12 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
 }
 
 function newTicket(op: ClaimOp, now: Date): TicketRow {
-  const member = op.member.member;
+  const member = op.claimant;
   return {
     id: newId('ticket'),
     rootId: member.rootId,
     poolId: member.poolId,
-    memberId: member.id,
+    memberId: member.memberId,
     meterKey: op.meter,
     quantity: op.quantity,
     ttlSeconds: op.ttlSeconds,
@@ -552,11 +578,10 @@ function newTicket(op: ClaimOp, now: Date): TicketRow {
   };
 }
 
-/** The hold a head ticket asks for, with what its decision needs resolved (as for a claim). */
+/** The hold a head ticket asks for: its member's state is read in the batch, as for a claim. */
 async function holdOpOf(db: Executor, ticket: TicketRow): Promise<HoldOp> {
-  const member = (await findMember(db, ticket.memberId)) ?? null;
-  if (!member) return { type: 'hold', ticketId: ticket.id, member, path: (await findPoolPath(db, ticket.poolId))!, access: null };
-  return { type: 'hold', ticketId: ticket.id, member, ...(await claimantOf(db, member)) };
+  const path = await poolPathOf(db, ticket.poolId);
+  return { type: 'hold', ticketId: ticket.id, claimant: { memberId: ticket.memberId, poolId: ticket.poolId, rootId: ticket.rootId, path } };
 }
 
 /**

@@ -1,6 +1,6 @@
-import { and, asc, eq, gt, inArray, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNotNull, lte, ne, sql, type SQL } from 'drizzle-orm';
 import { rowsOf, textArray, type Executor } from '../../db/client.js';
-import { claims, pools } from '../../db/schema.js';
+import { accounts, claims, devices, members, pools } from '../../db/schema.js';
 import { counterKey, splitCounterKey } from '../../domain/claims.js';
 import { poolIdsInSubtreesOf } from '../pools/pools.repo.js';
 
@@ -54,6 +54,18 @@ export async function insertClaims(tx: Executor, rows: (typeof claims.$inferInse
 export async function lockLiveClaims(tx: Executor, ids: readonly string[]): Promise<ClaimRow[]> {
   if (ids.length === 0) return [];
   return tx.select().from(claims).where(and(inArray(claims.id, [...ids]), eq(claims.status, 'live'))).orderBy(asc(claims.id)).for('update');
+}
+
+/** Expired leases and borrows (not holds) of these roots, locked; those another transaction holds are skipped. */
+export async function lockExpiredClaimsOf(tx: Executor, rootIds: readonly string[], now: Date, limit: number): Promise<ClaimRow[]> {
+  if (rootIds.length === 0) return [];
+  return tx
+    .select()
+    .from(claims)
+    .where(and(eq(claims.status, 'live'), isNotNull(claims.expiresAt), lte(claims.expiresAt, now), ne(claims.kind, 'hold'), inArray(claims.rootId, [...rootIds])))
+    .orderBy(asc(claims.id))
+    .limit(limit)
+    .for('update', { skipLocked: true });
 }
 
 /** Live claims past their end, locked; rows another process is sweeping are skipped. */
@@ -131,4 +143,21 @@ export async function recount(db: Executor, rootId: string, closures: ReadonlyMa
         WHERE c.root_id = ${rootId} AND c.status = 'live'
         GROUP BY ancestor, takes.taken`,
   );
+}
+
+/**
+ * What may have changed of the members a batch decides for, share-locked in id order so that
+ * rejecting or removing one waits for the batch: status, device status, and a person's e-mail
+ * (for the access rules).
+ */
+export async function shareClaimantStates(tx: Executor, memberIds: readonly string[]) {
+  if (memberIds.length === 0) return [];
+  return tx
+    .select({ id: members.id, status: members.status, deviceStatus: devices.status, email: accounts.email })
+    .from(members)
+    .leftJoin(accounts, eq(accounts.id, members.accountId))
+    .leftJoin(devices, eq(devices.id, members.deviceId))
+    .where(inArray(members.id, [...new Set(memberIds)]))
+    .orderBy(asc(members.id))
+    .for('share', { of: members });
 }

@@ -3,43 +3,24 @@ import { QUEUEABLE_REASONS } from '../../domain/claims.js';
 import type { Actor, Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { isIdOf } from '../../lib/ids.js';
-import { findMember, type MemberView } from '../members/members.repo.js';
 import { poolFor, reachOf } from '../pools/pool-access.js';
 import { signLicense } from '../signing/signing.service.js';
-import { claimantOf, sweepExpiredClaims, type ClaimEngine, type ClaimOp, type Outcome } from './claims.engine.js';
+import { claimantFor, mayActOnBehalfOf } from './claimants.js';
+import type { ClaimEngine, ClaimOp, Outcome } from './claims.engine.js';
 import { extendLease, findClaim, findClaims, type ClaimRow } from './claims.repo.js';
 import { claimStatusAt, type CreateClaimBody, type ListClaimsQuery } from './claims.schemas.js';
-
-/** A member acts for itself; a pool's managers (and the vendor) act for its members and devices (claims and queue tickets alike). */
-export async function mayActFor(db: Executor, actor: Actor, member: MemberView | undefined, poolId: string, what: string): Promise<void> {
-  if (member?.member.accountId !== actor.principal.accountId) await poolFor(db, actor, poolId, 'manage', { what });
-}
-
-export async function memberForClaims(db: Executor, actor: Actor, memberId: string): Promise<MemberView> {
-  if (!isIdOf('member', memberId)) throw notFound('member');
-  const view = await findMember(db, memberId);
-  if (!view) throw notFound('member');
-  await mayActFor(db, actor, view, view.member.poolId, 'member');
-  return view;
-}
 
 async function claimFor(db: Executor, actor: Actor, claimId: string): Promise<ClaimRow> {
   if (!isIdOf('claim', claimId)) throw notFound('claim');
   const claim = await findClaim(db, claimId);
   if (!claim) throw notFound('claim');
-  await mayActFor(db, actor, await findMember(db, claim.memberId), claim.poolId, 'claim');
+  await mayActOnBehalfOf(db, actor, claim.memberId, claim.poolId, 'claim');
   return claim;
 }
 
 export async function createClaim(deps: Deps, engine: ClaimEngine, actor: Actor, input: CreateClaimBody): Promise<Outcome> {
-  const member = await memberForClaims(deps.db, actor, input.memberId);
-  const op: ClaimOp = { type: 'claim', actor, member, ...(await claimantOf(deps.db, member)), ...input, queue: false };
+  const op: ClaimOp = { type: 'claim', actor, claimant: await claimantFor(deps.db, actor, input.memberId), ...input, queue: false };
   let outcome = await engine.submit(op);
-  // A refusal must never be caused by a lease that has already run out: give those units back
-  // and decide once more.
-  if (outcome.type === 'refused' && outcome.reasons.some((r) => r.code === 'LIMIT_REACHED') && (await sweepExpiredClaims(deps)) > 0) {
-    outcome = await engine.submit(op);
-  }
   // U4: still refused, for limits alone: join the queue, decided in a batch again so the
   // ticket's place is exact (units may have freed up meanwhile, and then it is granted).
   if (outcome.type === 'refused' && input.queue && outcome.reasons.every((r) => QUEUEABLE_REASONS.has(r.code))) {
@@ -82,7 +63,7 @@ export const getClaim = (deps: Deps, actor: Actor, claimId: string) => claimFor(
 export async function listClaims(deps: Deps, actor: Actor, query: ListClaimsQuery): Promise<ClaimRow[]> {
   let within = reachOf(actor);
   if (query.memberId) {
-    await memberForClaims(deps.db, actor, query.memberId);
+    await claimantFor(deps.db, actor, query.memberId);
     within = undefined;
   }
   if (query.poolId) {

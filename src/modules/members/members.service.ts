@@ -8,7 +8,7 @@ import { findAccountByEmail } from '../accounts/accounts.repo.js';
 import { findAccessRulesOf } from '../access-rules/access-rules.repo.js';
 import { insertAuditEvent } from '../audit/audit.repo.js';
 import { findFeatures, findMeters } from '../catalog/catalog.repo.js';
-import { mayActFor } from '../claims/claims.service.js';
+import { claimantFor } from '../claims/claimants.js';
 import { poolFor } from '../pools/pool-access.js';
 import { findPathPools } from '../pools/pools.repo.js';
 import { findRunningLicenses, findUsage } from '../state/state.repo.js';
@@ -116,10 +116,9 @@ export async function removeMember(deps: Deps, actor: Actor, id: string): Promis
  * claims' rule). A fixed number of indexed queries, however deep the tree or many the memberships.
  */
 export async function getEntitlements(deps: Deps, actor: Actor, id: string): Promise<{ view: MemberView; at: Date; entitlements: Entitlements }> {
-  if (!isIdOf('member', id)) throw notFound('member');
+  await claimantFor(deps.db, actor, id);
   const view = await findMember(deps.db, id);
   if (!view) throw notFound('member');
-  await mayActFor(deps.db, actor, view, view.member.poolId, 'member');
   const at = deps.clock.now();
   const memberships = await findMembershipsToCombine(deps.db, view.member);
   const pathIds = [...new Set(memberships.flatMap((m) => m.path))];

@@ -2,11 +2,10 @@ import type { Executor } from '../../db/client.js';
 import type { Actor, Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { isIdOf } from '../../lib/ids.js';
-import { findMember } from '../members/members.repo.js';
 import { poolFor, reachOf } from '../pools/pool-access.js';
 import { decideBatch, serveQueuesAfter, type Outcome, type TicketOp, type TicketOutcome } from '../claims/claims.engine.js';
 import { findClaim, type ClaimRow } from '../claims/claims.repo.js';
-import { mayActFor, memberForClaims } from '../claims/claims.service.js';
+import { claimantFor, mayActOnBehalfOf } from '../claims/claimants.js';
 import { findTicket, findTickets, type TicketRow, type TicketView } from './tickets.repo.js';
 import type { ListTicketsQuery } from './tickets.schemas.js';
 
@@ -15,7 +14,7 @@ async function ticketFor(db: Executor, actor: Actor, ticketId: string): Promise<
   if (!isIdOf('ticket', ticketId)) throw notFound('ticket');
   const view = await findTicket(db, ticketId);
   if (!view) throw notFound('ticket');
-  await mayActFor(db, actor, await findMember(db, view.memberId), view.poolId, 'ticket');
+  await mayActOnBehalfOf(db, actor, view.memberId, view.poolId, 'ticket');
   return view;
 }
 
@@ -67,7 +66,7 @@ export async function cancelTicket(deps: Deps, actor: Actor, ticketId: string): 
 export async function listTickets(deps: Deps, actor: Actor, query: ListTicketsQuery): Promise<TicketView[]> {
   let within = reachOf(actor);
   if (query.memberId) {
-    await memberForClaims(deps.db, actor, query.memberId);
+    await claimantFor(deps.db, actor, query.memberId);
     within = undefined;
   }
   if (query.poolId) {
