@@ -88,3 +88,18 @@ export function textArray(values: readonly string[]): SQL {
 export function containsText(column: Column, text: string): SQL {
   return ilike(column, `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
 }
+
+/**
+ * A statement built and named once per database handle, for the queries every request runs
+ * (authentication, the claim lookups): Drizzle skips rebuilding the SQL, and PostgreSQL parses
+ * and plans a named statement once per connection. Only for statements run on the database
+ * handle itself, not inside a transaction.
+ */
+export function preparedOn<P>(build: (db: Db) => P): (db: Executor) => P {
+  const byDb = new WeakMap<object, P>();
+  return (db) => {
+    let prepared = byDb.get(db);
+    if (!prepared) byDb.set(db, (prepared = build(db as Db)));
+    return prepared;
+  };
+}

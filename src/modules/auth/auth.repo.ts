@@ -1,5 +1,5 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import type { Executor } from '../../db/client.js';
+import { preparedOn, type Executor } from '../../db/client.js';
 import { accounts, pools, roleBindings, tokens } from '../../db/schema.js';
 import type { Binding } from '../../domain/access.js';
 
@@ -9,8 +9,8 @@ export type TokenRow = typeof tokens.$inferSelect;
  * Everything authentication needs, in one round trip (it runs on every request): the token,
  * its account, the account's role bindings and, for a pool-scoped token, the pool's path.
  */
-export async function findLiveTokenBySecretHash(db: Executor, secretHash: string) {
-  const [row] = await db
+const tokenBySecretHash = preparedOn((db) =>
+  db
     .select({
       token: tokens,
       account: accounts,
@@ -19,7 +19,12 @@ export async function findLiveTokenBySecretHash(db: Executor, secretHash: string
     })
     .from(tokens)
     .innerJoin(accounts, eq(accounts.id, tokens.accountId))
-    .where(and(eq(tokens.secretHash, secretHash), isNull(tokens.revokedAt)));
+    .where(and(eq(tokens.secretHash, sql.placeholder('secretHash')), isNull(tokens.revokedAt)))
+    .prepare('auth_token_by_secret_hash'),
+);
+
+export async function findLiveTokenBySecretHash(db: Executor, secretHash: string) {
+  const [row] = await tokenBySecretHash(db).execute({ secretHash });
   return row;
 }
 

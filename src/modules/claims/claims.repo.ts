@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, isNotNull, lte, ne, sql, type SQL } from 'drizzle-orm';
-import { rowsOf, textArray, type Executor } from '../../db/client.js';
+import { preparedOn, rowsOf, textArray, type Executor } from '../../db/client.js';
 import { accounts, claims, devices, members, pools } from '../../db/schema.js';
 import { counterKey, splitCounterKey } from '../../domain/claims.js';
 import { poolIdsInSubtreesOf } from '../pools/pools.repo.js';
@@ -109,8 +109,10 @@ export async function convertHoldToLease(tx: Executor, id: string, lease: { ttlS
     .where(and(eq(claims.id, id), eq(claims.kind, 'hold'), eq(claims.status, 'live')));
 }
 
+const claimById = preparedOn((db) => db.select().from(claims).where(eq(claims.id, sql.placeholder('id'))).prepare('claim_by_id'));
+
 export async function findClaim(db: Executor, id: string): Promise<ClaimRow | undefined> {
-  const [row] = await db.select().from(claims).where(eq(claims.id, id));
+  const [row] = await claimById(db).execute({ id });
   return row;
 }
 
