@@ -15,6 +15,8 @@ const Env = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  /** PostgreSQL connections this process opens at most. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(20),
   /** The most claim requests one transaction decides (group commit); 1 commits every claim on its own. */
   LICENSEPOOL_CLAIM_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(256),
 });
@@ -31,6 +33,7 @@ export type Config = {
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
   trustProxy: boolean;
   claimBatchMax: number;
+  databasePoolSize: number;
 };
 
 /** Parses the environment once; a bad value stops start-up with the variable's name. */
@@ -53,5 +56,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     claimBatchMax: e.LICENSEPOOL_CLAIM_BATCH_MAX,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
   };
 }

@@ -19,7 +19,7 @@ export async function serve(): Promise<void> {
   const config = loadConfig();
   const log = pino({ level: config.logLevel });
   const database = await openDatabase(
-    config.databaseUrl ? { driver: 'postgres', url: config.databaseUrl } : { driver: 'pglite', dataDir: config.dataDir },
+    config.databaseUrl ? { driver: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize } : { driver: 'pglite', dataDir: config.dataDir },
   );
   await database.migrate();
   const deps: Deps = { db: database.db, clock: systemClock, log };
