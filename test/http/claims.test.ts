@@ -33,6 +33,28 @@ for (const backend of backends()) {
     });
     after(() => t.close());
 
+    test('seed 001: each mobile app takes its own SIP number, so apps run out when the SIP numbers do', async () => {
+      const bas = await vendor(t, { name: 'BAS-IP', meters: [{ key: 'sip_numbers' }, { key: 'mobile_apps', draws: ['sip_numbers'] }] });
+      const building = await childPool(t, bas.operator.token, bas.root, { name: 'Building 7', kind: 'building', restricted: true });
+      await ok(t.app, 'POST', `/v1/pools/${building}/licenses`, { token: bas.operator.token, body: { limits: { sip_numbers: 5, mobile_apps: 5 } } });
+      const resident = await person(t, 'resident@building7.test');
+      const member = await ok(t.app, 'POST', `/v1/pools/${building}/members`, { token: bas.operator.token, body: { email: resident.email } });
+      await ok(t.app, 'POST', `/v1/members/${member.id}/verify`, { token: bas.operator.token });
+      const take = (meter: string) => call(t.app, 'POST', '/v1/claims', { token: resident.token, body: { memberId: member.id, meter, kind: 'assignment' } });
+      // Two SIP numbers go to intercom panels; then three apps, each with a SIP number of its own.
+      assert.deepEqual([(await take('sip_numbers')).status, (await take('sip_numbers')).status], [201, 201]);
+      const apps = [await take('mobile_apps'), await take('mobile_apps'), await take('mobile_apps')];
+      assert.deepEqual(apps.map((r) => r.status), [201, 201, 201]);
+      const fourth = await take('mobile_apps');
+      assert.equal(fourth.status, 409);
+      assert.deepEqual(fourth.body.reasons, [{ code: 'LIMIT_REACHED', poolId: building, meter: 'sip_numbers', limit: 5, used: 5 }]);
+      const state = await ok(t.app, 'GET', `/v1/pools/${building}/state`, { token: bas.operator.token });
+      assert.deepEqual(state.meters.map((m: any) => [m.key, m.used, m.available]), [['mobile_apps', 3, 0], ['sip_numbers', 5, 0]]);
+      // Giving an app back frees its SIP number with it.
+      await ok(t.app, 'DELETE', `/v1/claims/${apps[0]!.body.id}`, { token: resident.token });
+      assert.equal((await take('sip_numbers')).status, 201);
+    });
+
     test('a member not yet verified is refused, with the reason', async () => {
       const res = await claim({ meter: 'seats' });
       assert.equal(res.status, 409);
