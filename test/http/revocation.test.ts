@@ -99,6 +99,24 @@ for (const backend of backends()) {
       await ok(t.app, 'DELETE', `/v1/claims/${a[0]}`, { token: user.token });
     });
 
+    test('M4: removing a member revokes its claims at once and gives their units back', async () => {
+      const pool = await childPool(t, v.operator.token, v.root, { name: 'Flat 9' });
+      const leaving = await person(t, 'leaving@tenant.test');
+      const memberId = await memberOf(pool, leaving);
+      const claim = (body: Record<string, unknown>) => ok(t.app, 'POST', '/v1/claims', { token: leaving.token, body: { memberId, ...body } });
+      const ids = [(await claim({ meter: 'seats', ttlSeconds: 600 })).id, (await claim({ meter: 'product_a', kind: 'assignment' })).id];
+      assert.equal(await usedOf(v.root, 'seats'), 2);
+      await ok(t.app, 'DELETE', `/v1/members/${memberId}`, { token: v.operator.token });
+      assert.equal(await usedOf(v.root, 'seats'), 0);
+      assert.equal(await usedOf(pool, 'product_a'), 0);
+      for (const id of ids) {
+        const c = await ok(t.app, 'GET', `/v1/claims/${id}`, { token: v.operator.token });
+        assert.deepEqual([c.status, c.endReason], ['revoked', 'the member was removed']);
+      }
+      assert.ok([404, 410].includes((await call(t.app, 'POST', `/v1/claims/${ids[0]}/heartbeat`, { token: leaving.token })).status), 'its next heartbeat is refused');
+      assert.deepEqual(await drift(), []);
+    });
+
     test('a license that runs out by the clock revokes at the expiry sweep; turning restriction on revokes too', async () => {
       const pool = await childPool(t, v.operator.token, v.root, { name: 'Shop' });
       const until = new Date(t.clock.now().getTime() + 3_600_000).toISOString();

@@ -74,6 +74,36 @@ export async function revokeBeyondLimit(tx: Executor, actor: Actor, pool: PoolRo
   return revoked;
 }
 
+/**
+ * M4: removing a member revokes its live claims at once, in the removal's transaction (the
+ * member's row is locked first; its claims, then their counters, in the usual order). Returns
+ * the claims revoked.
+ */
+export async function revokeClaimsOfMember(tx: Executor, actor: Actor, member: { id: string; rootId: string; poolId: string }, now: Date, reason: string): Promise<ClaimRow[]> {
+  const live = await tx.select({ id: claims.id }).from(claims).where(and(eq(claims.memberId, member.id), eq(claims.status, 'live')));
+  const locked = await lockLiveClaims(tx, live.map((c) => c.id));
+  if (locked.length === 0) return [];
+  const closure = drawClosure(await findMeters(tx, member.rootId));
+  const paths = new Map((await findPathPools(tx, [...new Set(locked.map((c) => c.poolId))])).map((p) => [p.id, p.path]));
+  const touched = locked.map((c) => touchedCounters(pathOf(paths, c).map((id) => ({ id })), c.meterKey, closure));
+  const counters = await lockCounters(tx, touched.flat());
+  locked.forEach((c, i) => {
+    for (const key of touched[i]!) counters.set(key, counters.get(key)! - c.quantity);
+  });
+  await writeCounters(tx, new Map([...new Set(touched.flat())].map((k) => [k, counters.get(k)!])));
+  await endClaims(tx, locked.map((c) => c.id), 'revoked', now, reason);
+  await insertAuditEvent(tx, actor, now, {
+    action: 'claims.revoked',
+    entityType: 'member',
+    entityId: member.id,
+    rootId: member.rootId,
+    poolId: member.poolId,
+    memberId: member.id,
+    after: { reason, claims: locked.map((c) => ({ id: c.id, meter: c.meterKey, quantity: c.quantity })) },
+  });
+  return locked.map((c) => ({ ...c, status: 'revoked', endedAt: now, endReason: reason }));
+}
+
 function pathOf(paths: ReadonlyMap<string, string[]>, claim: ClaimRow): string[] {
   const path = paths.get(claim.poolId);
   if (!path) throw new Error(`claim ${claim.id} is on pool ${claim.poolId}, which does not exist`);

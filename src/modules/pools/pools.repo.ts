@@ -24,6 +24,12 @@ export async function lockPool(tx: Executor, id: string): Promise<PoolRow | unde
   return row;
 }
 
+/** Reads the pool and share-locks its row: updates (which lock it FOR UPDATE) wait until the transaction ends. */
+export async function sharePool(tx: Executor, id: string): Promise<PoolRow | undefined> {
+  const [row] = await tx.select().from(pools).where(eq(pools.id, id)).for('share');
+  return row;
+}
+
 export async function findPoolPath(db: Executor, id: string): Promise<string[] | null> {
   const [row] = await db.select({ path: pools.path }).from(pools).where(eq(pools.id, id));
   return row?.path ?? null;
