@@ -7,6 +7,7 @@ import { deleteExpiredIdempotencyKeys } from './http/idempotency.js';
 import { systemClock } from './lib/clock.js';
 import type { Deps } from './lib/context.js';
 import { ensureFirstSuperuser } from './modules/accounts/accounts.service.js';
+import { AuthCache } from './modules/auth/auth.cache.js';
 import { serveQueues, sweepExpiredClaims } from './modules/claims/claims.engine.js';
 import { expireLicenses } from './modules/licenses/licenses.service.js';
 
@@ -22,7 +23,8 @@ export async function serve(): Promise<void> {
     config.databaseUrl ? { driver: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize } : { driver: 'pglite', dataDir: config.dataDir },
   );
   await database.migrate();
-  const deps: Deps = { db: database.db, clock: systemClock, log };
+  const authCache = await AuthCache.follow(database);
+  const deps: Deps = { db: database.db, clock: systemClock, log, authCache };
 
   const first = await ensureFirstSuperuser(deps, config.adminEmail, config.adminPassword);
   const app = await buildApp({
@@ -52,6 +54,7 @@ export async function serve(): Promise<void> {
     clearInterval(sweep);
     clearInterval(claimSweep);
     await app.close();
+    await authCache.stop();
     await database.close();
   });
 

@@ -21,7 +21,58 @@ export interface Database {
   db: Db;
   driver: 'pglite' | 'postgres';
   migrate(): Promise<void>;
+  /**
+   * Follows NOTIFY on `channel`. `onState(true)` once listening, `onState(false)` whenever
+   * notifications may have been missed (the connection dropped; it is retried every second).
+   * Resolves with a function that stops listening.
+   */
+  listen(channel: string, onNotify: () => void, onState: (listening: boolean) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+/** How long a dropped listening connection waits before it connects again. */
+const RELISTEN_MS = 1000;
+
+function listenOnPostgres(url: string, channel: string, onNotify: () => void, onState: (listening: boolean) => void) {
+  let client: pg.Client | null = null;
+  let stopped = false;
+  let retry: NodeJS.Timeout | null = null;
+  const connect = async () => {
+    retry = null;
+    if (stopped) return;
+    const c = new pg.Client({ connectionString: url });
+    client = c;
+    const lost = () => {
+      if (client !== c) return;
+      client = null;
+      onState(false);
+      c.end().catch(() => {});
+      if (!stopped) retry = setTimeout(() => void connect(), RELISTEN_MS);
+    };
+    c.on('error', lost);
+    c.on('end', lost);
+    c.on('notification', (n) => {
+      if (n.channel === channel) onNotify();
+    });
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${channel}`);
+      if (client === c && !stopped) onState(true);
+    } catch {
+      lost();
+    }
+  };
+  return {
+    start: connect,
+    async stop() {
+      stopped = true;
+      if (retry) clearTimeout(retry);
+      const c = client;
+      client = null;
+      onState(false);
+      await c?.end().catch(() => {});
+    },
+  };
 }
 
 const MIGRATIONS = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -57,6 +108,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
           client.release();
         }
       },
+      async listen(channel, onNotify, onState) {
+        const listener = listenOnPostgres(options.url, channel, onNotify, onState);
+        await listener.start();
+        return listener.stop;
+      },
       close: () => pool.end(),
     };
   }
@@ -68,6 +124,15 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     db,
     driver: 'pglite',
     migrate: () => migratePglite(drizzlePglite(client, { schema }), { migrationsFolder: MIGRATIONS }),
+    async listen(channel, onNotify, onState) {
+      // One process, one connection: nothing is ever missed while the database is open.
+      const unlisten = await client.listen(channel, () => onNotify());
+      onState(true);
+      return async () => {
+        onState(false);
+        if (!client.closed) await unlisten();
+      };
+    },
     close: () => client.close(),
   };
 }

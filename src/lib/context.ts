@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.js';
 import type { Principal } from '../domain/access.js';
+import type { AuthCache } from '../modules/auth/auth.cache.js';
 import type { Clock } from './clock.js';
 
 /** What every service needs: the database and the clock. */
@@ -8,6 +9,8 @@ export interface Deps {
   db: Db;
   clock: Clock;
   log: Logger;
+  /** Remembered authentications, exact through change notifications; absent: every request asks the database. */
+  authCache?: AuthCache | undefined;
 }
 
 /** Who is acting, for authorization and the audit trail. */

@@ -61,8 +61,15 @@ export interface Authenticated {
 
 /** Resolves a bearer secret to the acting principal, or null when it is unknown or spent. */
 export async function authenticate(deps: Deps, secret: string, requestId: string): Promise<Authenticated | null> {
-  const found = await findLiveTokenBySecretHash(deps.db, sha256(secret));
-  if (!found) return null;
+  const secretHash = sha256(secret);
+  const cache = deps.authCache;
+  let found = cache?.get(secretHash);
+  if (!found) {
+    const generation = cache?.generation ?? 0;
+    found = await findLiveTokenBySecretHash(deps.db, secretHash);
+    if (!found) return null;
+    cache?.put(secretHash, found, generation);
+  }
   const { token, account, bindings, scopePath } = found;
   if (token.expiresAt && token.expiresAt <= deps.clock.now()) return null;
   let principal: Principal = { accountId: account.id, superuser: account.isSuperuser, bindings };
