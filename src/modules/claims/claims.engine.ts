@@ -149,18 +149,11 @@ const EXPIRED_PER_BATCH = 256;
 /** The largest batch one transaction decides unless configured; bounds the lock set and the statement size. */
 const DEFAULT_MAX_BATCH = 256;
 
-/**
- * Batch transactions one process runs at once. One at a time leaves the database idle while a
- * batch's statements make their round trips; several overlap those round trips and queue only
- * on the counters they share (in the one lock order, so as safe as several processes).
- */
-const BATCHES_IN_FLIGHT = 4;
-
 export class ClaimEngine {
   readonly #deps: Deps;
   readonly #maxBatch: number;
   #queue: Pending[] = [];
-  #inFlight = 0;
+  #draining = false;
 
   /** `maxBatch` 1 is the naive design, one commit per request (LICENSEPOOL_CLAIM_BATCH_MAX; the benchmark's baseline). */
   constructor(deps: Deps, options: { maxBatch?: number | undefined } = {}) {
@@ -171,36 +164,32 @@ export class ClaimEngine {
   submit(op: Op): Promise<Outcome> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ op, resolve, reject });
-      this.#pump();
+      if (!this.#draining) void this.#drain();
     });
   }
 
-  /** Starts batches while there are requests waiting and room in flight; each gathers what waits. */
-  #pump(): void {
-    while (this.#inFlight < BATCHES_IN_FLIGHT && this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#maxBatch);
-      this.#inFlight += 1;
-      void this.#run(batch).finally(() => {
-        this.#inFlight -= 1;
-        this.#pump();
-      });
-    }
-  }
-
-  async #run(batch: Pending[]): Promise<void> {
-    let outcomes: Outcome[];
+  async #drain(): Promise<void> {
+    this.#draining = true;
     try {
-      outcomes = await decideBatch(this.#deps, batch.map((p) => p.op));
-    } catch (err) {
-      // Nothing of a failed transaction was written: every request in it fails alike.
-      for (const p of batch) p.reject(err);
-      return;
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, this.#maxBatch);
+        let outcomes: Outcome[];
+        try {
+          outcomes = await decideBatch(this.#deps, batch.map((p) => p.op));
+        } catch (err) {
+          // Nothing of a failed transaction was written: every request in it fails alike.
+          for (const p of batch) p.reject(err);
+          continue;
+        }
+        // Units given back go to the queues first (U4), before the check-ins are answered, so
+        // whoever asks next sees the tickets served. The check-ins stand either way.
+        const freed = new Set(outcomes.flatMap((o) => (o.type === 'released' && o.claim ? [o.claim.rootId] : [])));
+        if (freed.size > 0) await serveQueuesAfter(this.#deps, [...freed]);
+        batch.forEach((p, i) => p.resolve(outcomes[i]!));
+      }
+    } finally {
+      this.#draining = false;
     }
-    // Units given back go to the queues first (U4), before the check-ins are answered, so
-    // whoever asks next sees the tickets served. The check-ins stand either way.
-    const freed = new Set(outcomes.flatMap((o) => (o.type === 'released' && o.claim ? [o.claim.rootId] : [])));
-    if (freed.size > 0) await serveQueuesAfter(this.#deps, [...freed]);
-    batch.forEach((p, i) => p.resolve(outcomes[i]!));
   }
 }
 
