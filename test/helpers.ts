@@ -2,15 +2,14 @@
  * Test harness: every test app gets a fresh database — an in-memory PGlite, or a new database
  * on the PostgreSQL server named by TEST_DATABASE_URL — with the real migrations applied.
  */
-import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { pino } from 'pino';
 import { buildApp } from '../src/app.js';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { ManualClock } from '../src/lib/clock.js';
 import type { Deps } from '../src/lib/context.js';
 import { ensureFirstSuperuser } from '../src/modules/accounts/accounts.service.js';
+import { createScratchDatabase } from './concurrency/fleet.js';
 
 export type Backend = 'pglite' | 'postgres';
 
@@ -28,23 +27,14 @@ export async function openTestDatabase(backend: Backend): Promise<Database> {
   }
   const base = process.env.TEST_DATABASE_URL;
   if (!base) throw new Error('TEST_DATABASE_URL is not set');
-  const name = `lp_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ driver: 'postgres', url: url.toString(), poolSize: 10 });
+  const scratch = await createScratchDatabase(base, 'lp_test');
+  const database = await openDatabase({ driver: 'postgres', url: scratch.url, poolSize: 10 });
   await database.migrate();
   return {
     ...database,
     async close() {
       await database.close();
-      const dropper = new pg.Client({ connectionString: base });
-      await dropper.connect();
-      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await dropper.end();
+      await scratch.drop();
     },
   };
 }

@@ -12,7 +12,7 @@ import { can } from '../../domain/access.js';
 import type { Actor } from '../../lib/context.js';
 import { notFound } from '../../lib/errors.js';
 import { isIdOf } from '../../lib/ids.js';
-import { poolFor } from '../pools/pool-access.js';
+import { poolFor, reachOf } from '../pools/pool-access.js';
 import type { Claimant } from './claims.engine.js';
 
 type MemberFacts = Claimant & { accountId: string | null };
@@ -87,4 +87,24 @@ export async function mayActOnBehalfOf(db: Executor, actor: Actor, memberId: str
   const facts = await factsOf(db, memberId);
   if (facts) return mayActFor(db, actor, facts, what);
   await poolFor(db, actor, poolId, 'manage', { what });
+}
+
+/**
+ * What a list of claims or tickets may show: one member's (acting for it), one pool's (reading
+ * it), or else everything within the actor's reach; null when that reach is empty.
+ */
+export async function listScopeFor(
+  db: Executor,
+  actor: Actor,
+  query: { memberId?: string | undefined; poolId?: string | undefined },
+): Promise<{ memberId?: string; poolId?: string; within?: readonly string[] } | null> {
+  if (query.memberId) await claimantFor(db, actor, query.memberId);
+  if (query.poolId) await poolFor(db, actor, query.poolId, 'read');
+  const within = query.memberId || query.poolId ? undefined : reachOf(actor);
+  if (within && within.length === 0) return null;
+  return {
+    ...(query.memberId ? { memberId: query.memberId } : {}),
+    ...(query.poolId ? { poolId: query.poolId } : {}),
+    ...(within ? { within } : {}),
+  };
 }

@@ -3,9 +3,8 @@ import { QUEUEABLE_REASONS } from '../../domain/claims.js';
 import type { Actor, Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { isIdOf } from '../../lib/ids.js';
-import { poolFor, reachOf } from '../pools/pool-access.js';
 import { signLicense } from '../signing/signing.service.js';
-import { claimantFor, mayActOnBehalfOf } from './claimants.js';
+import { claimantFor, listScopeFor, mayActOnBehalfOf } from './claimants.js';
 import type { ClaimEngine, ClaimOp, Outcome } from './claims.engine.js';
 import { extendLease, findClaim, findClaims, type ClaimRow } from './claims.repo.js';
 import { claimStatusAt, type CreateClaimBody, type ListClaimsQuery } from './claims.schemas.js';
@@ -61,20 +60,10 @@ export async function heartbeat(deps: Deps, actor: Actor, claimId: string): Prom
 export const getClaim = (deps: Deps, actor: Actor, claimId: string) => claimFor(deps.db, actor, claimId);
 
 export async function listClaims(deps: Deps, actor: Actor, query: ListClaimsQuery): Promise<ClaimRow[]> {
-  let within = reachOf(actor);
-  if (query.memberId) {
-    await claimantFor(deps.db, actor, query.memberId);
-    within = undefined;
-  }
-  if (query.poolId) {
-    await poolFor(deps.db, actor, query.poolId, 'read');
-    within = undefined;
-  }
-  if (within && within.length === 0) return [];
+  const scope = await listScopeFor(deps.db, actor, query);
+  if (!scope) return [];
   return findClaims(deps.db, {
-    ...(query.poolId ? { poolId: query.poolId } : {}),
-    ...(within ? { within } : {}),
-    ...(query.memberId ? { memberId: query.memberId } : {}),
+    ...scope,
     live: query.live === 'true',
     ...(query.cursor ? { after: query.cursor } : {}),
     limit: query.limit + 1,

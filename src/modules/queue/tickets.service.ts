@@ -2,10 +2,9 @@ import type { Executor } from '../../db/client.js';
 import type { Actor, Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { isIdOf } from '../../lib/ids.js';
-import { poolFor, reachOf } from '../pools/pool-access.js';
 import { decideBatch, serveQueuesAfter, type Outcome, type TicketOp, type TicketOutcome } from '../claims/claims.engine.js';
 import { findClaim, type ClaimRow } from '../claims/claims.repo.js';
-import { claimantFor, mayActOnBehalfOf } from '../claims/claimants.js';
+import { listScopeFor, mayActOnBehalfOf } from '../claims/claimants.js';
 import { findTicket, findTickets, type TicketRow, type TicketView } from './tickets.repo.js';
 import type { ListTicketsQuery } from './tickets.schemas.js';
 
@@ -64,20 +63,10 @@ export async function cancelTicket(deps: Deps, actor: Actor, ticketId: string): 
 }
 
 export async function listTickets(deps: Deps, actor: Actor, query: ListTicketsQuery): Promise<TicketView[]> {
-  let within = reachOf(actor);
-  if (query.memberId) {
-    await claimantFor(deps.db, actor, query.memberId);
-    within = undefined;
-  }
-  if (query.poolId) {
-    await poolFor(deps.db, actor, query.poolId, 'read');
-    within = undefined;
-  }
-  if (within && within.length === 0) return [];
+  const scope = await listScopeFor(deps.db, actor, query);
+  if (!scope) return [];
   return findTickets(deps.db, {
-    ...(query.poolId ? { poolId: query.poolId } : {}),
-    ...(within ? { within } : {}),
-    ...(query.memberId ? { memberId: query.memberId } : {}),
+    ...scope,
     ...(query.cursor ? { after: query.cursor } : {}),
     limit: query.limit + 1,
   });
