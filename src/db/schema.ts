@@ -84,6 +84,8 @@ export const pools = pgTable(
     maxBorrowDays: integer('max_borrow_days'),
     /** Roots only: the longest time to live a lease may ask for (SPEC "Claim": a root setting). */
     maxLeaseSeconds: integer('max_lease_seconds'),
+    /** Roots only (M2): an account or device is in at most one pool of the root. On by default. */
+    exclusiveMembership: boolean('exclusive_membership').notNull().default(true),
     queue: jsonb('queue').$type<{ enabled: boolean; claimTimeoutSeconds: number }>().notNull(),
     billingAddress: jsonb('billing_address').$type<PostalAddress | null>(),
     createdAt: createdAt(),

@@ -47,8 +47,8 @@ export async function insertPool(db: Executor, row: typeof pools.$inferInsert): 
 }
 
 /** What a new child pool is given; where it sits in the tree comes from its parent. */
-/** A child's own fields; `maxLeaseSeconds` is a root's setting and stays null below it. */
-export type ChildPoolFields = Omit<PoolRow, 'rootId' | 'parentId' | 'path' | 'depth' | 'status' | 'maxLeaseSeconds'>;
+/** A child's own fields; `maxLeaseSeconds` and `exclusiveMembership` are the root's settings (below it they are not read). */
+export type ChildPoolFields = Omit<PoolRow, 'rootId' | 'parentId' | 'path' | 'depth' | 'status' | 'maxLeaseSeconds' | 'exclusiveMembership'>;
 
 /**
  * Adds a child pool and its audit event in one statement, which is its own transaction and one
@@ -96,7 +96,7 @@ export async function insertChildPool(
   );
   const placed = rows[0];
   if (!placed) return undefined;
-  return { ...pool, rootId: placed.root_id, parentId, path: placed.path, depth: placed.depth, status: 'initializing', maxLeaseSeconds: null };
+  return { ...pool, rootId: placed.root_id, parentId, path: placed.path, depth: placed.depth, status: 'initializing', maxLeaseSeconds: null, exclusiveMembership: true };
 }
 
 export async function updatePoolRow(db: Executor, id: string, patch: Partial<typeof pools.$inferInsert>): Promise<PoolRow> {

@@ -1,0 +1,1 @@
+ALTER TABLE "pools" ADD COLUMN "exclusive_membership" boolean DEFAULT true NOT NULL;
