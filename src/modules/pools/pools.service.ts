@@ -38,6 +38,7 @@ export async function createPool(deps: Deps, actor: Actor, input: CreatePoolBody
     validUntil: input.validUntil ? new Date(input.validUntil) : null,
     maxBorrowDays: null,
     maxLeaseSeconds: null,
+    exclusiveMembership: true,
     queue: DEFAULT_QUEUE,
     billingAddress: null,
     createdAt: now,
