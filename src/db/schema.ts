@@ -418,3 +418,56 @@ export const idempotencyKeys = pgTable(
   },
   (t) => [primaryKey({ columns: [t.accountId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
 );
+
+export const APPLICATION_STATUSES = ['pending', 'approved', 'rejected'] as const;
+export type ApplicationStatus = (typeof APPLICATION_STATUSES)[number];
+
+/**
+ * P1: a request for a pool under `parent_id` [000]. The pool exists from the start in `applied`
+ * (so its id is stable), and approval moves it to `initializing` with the named manager.
+ */
+export const applications = pgTable(
+  'applications',
+  {
+    id: text('id').primaryKey(),
+    parentId: text('parent_id')
+      .notNull()
+      .references(() => pools.id),
+    poolId: text('pool_id')
+      .notNull()
+      .references(() => pools.id),
+    applicantId: text('applicant_id')
+      .notNull()
+      .references(() => accounts.id),
+    managerId: text('manager_id')
+      .notNull()
+      .references(() => accounts.id),
+    company: text('company').notNull(),
+    contactName: text('contact_name').notNull(),
+    address: jsonb('address').$type<PostalAddress>().notNull(),
+    email: text('email').notNull(),
+    phone: text('phone').notNull(),
+    status: text('status', { enum: APPLICATION_STATUSES }).notNull(),
+    reason: text('reason'),
+    decidedBy: text('decided_by').references(() => accounts.id),
+    decidedAt: ts('decided_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('applications_pool_key').on(t.poolId), index('applications_parent_idx').on(t.parentId)],
+);
+
+/**
+ * The manager's steps before a pool opens [000]: the terms version accepted (who, when) and an
+ * opaque payment-method reference from the payment provider (never card data).
+ */
+export const poolInitialization = pgTable('pool_initialization', {
+  poolId: text('pool_id')
+    .primaryKey()
+    .references(() => pools.id, { onDelete: 'cascade' }),
+  termsVersion: text('terms_version'),
+  termsAcceptedBy: text('terms_accepted_by').references(() => accounts.id),
+  termsAcceptedAt: ts('terms_accepted_at'),
+  paymentReference: text('payment_reference'),
+  paymentSetBy: text('payment_set_by').references(() => accounts.id),
+  paymentSetAt: ts('payment_set_at'),
+});

@@ -21,6 +21,7 @@ export const ID_PREFIXES = {
   claim: 'clm',
   signingKey: 'key',
   ticket: 'tkt',
+  application: 'app',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
