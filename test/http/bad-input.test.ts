@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../src/db/client.js';
 import { newId } from '../../src/lib/ids.js';
-import { backends, call, childPool, createTestApp, ok, PASSWORD, vendor, type Answer, type TestApp } from '../helpers.js';
+import { backends, call, childPool, createTestApp, ok, PASSWORD, person, vendor, type Answer, type TestApp } from '../helpers.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -32,6 +32,11 @@ interface World {
   claimId: string;
   /** A waiting queue ticket of the member. */
   ticketId: string;
+  /** A device in the root's registry, in no pool. */
+  device: string;
+  /** A pending application under the root, and the account that made it (manager-to-be). */
+  application: string;
+  applicant: { id: string; email: string };
 }
 
 interface BodyRow {
@@ -77,6 +82,16 @@ const BODY_ROUTES: BodyRow[] = [
     }),
   },
   { method: 'POST', route: '/v1/pools/{id}/roles', url: (w) => `/v1/pools/${w.child}/roles`, valid: () => ({ email: 'new.person@licensepool.test', role: 'manager' }) },
+  {
+    method: 'POST',
+    route: '/v1/applications',
+    url: () => '/v1/applications',
+    valid: (w) => ({ parentId: w.root, company: 'Doors Ltd', contactName: 'Anna Keller', address: ADDRESS, email: 'office@doors.test', phone: '+41 44 123 45 67', managerEmail: w.applicant.email }),
+  },
+  { method: 'POST', route: '/v1/applications/{id}/reject', url: (w) => `/v1/applications/${w.application}/reject`, valid: () => ({ reason: 'incomplete' }) },
+  { method: 'POST', route: '/v1/pools/{id}/terms', url: (w) => `/v1/pools/${w.child}/terms`, valid: () => ({ version: '2026-01' }) },
+  { method: 'POST', route: '/v1/pools/{id}/payment-method', url: (w) => `/v1/pools/${w.child}/payment-method`, valid: () => ({ reference: 'pm_1NfZr2AbCdEf' }) },
+  { method: 'POST', route: '/v1/pools/{id}/deputies', url: (w) => `/v1/pools/${w.child}/deputies`, valid: (w) => ({ email: w.applicant.email }) },
   { method: 'POST', route: '/v1/claims', url: () => '/v1/claims', valid: (w) => ({ memberId: w.member, meter: 'seats', kind: 'lease', quantity: 1, ttlSeconds: 60, fingerprint: 'bad-input', queue: true }) },
   { method: 'POST', route: '/v1/pools/{id}/access-rules', url: (w) => `/v1/pools/${w.child}/access-rules`, valid: () => ({ effect: 'exclude', match: 'domain', value: 'rival.test' }) },
   { method: 'POST', route: '/v1/pools/{id}/meters', url: (w) => `/v1/pools/${w.root}/meters`, valid: () => ({ key: 'rooms', name: 'Rooms', draws: ['seats'] }) },
@@ -93,6 +108,9 @@ const BODY_ROUTES: BodyRow[] = [
     url: (w) => `/v1/licenses/${w.license}`,
     valid: () => ({ name: 'Gold', limits: { seats: 3 }, features: [], validFrom: '2026-01-01T00:00:00Z', validUntil: '2026-06-01T00:00:00+02:00' }),
   },
+  { method: 'PATCH', route: '/v1/pools/{id}', url: (w) => `/v1/pools/${w.root}`, valid: () => ({ name: 'Vendor', exclusiveMembership: false }) },
+  { method: 'POST', route: '/v1/pools/{id}/devices', url: (w) => `/v1/pools/${w.root}/devices`, valid: () => ({ serial: 'SN-0100', type: 'WiDI' }) },
+  { method: 'POST', route: '/v1/devices/{id}/report', url: (w) => `/v1/devices/${w.device}/report`, valid: () => ({ status: 'lost' }) },
   { method: 'POST', route: '/v1/pools/{id}/members', url: (w) => `/v1/pools/${w.child}/members`, valid: () => ({ device: { serial: 'SN-0001', type: 'WiDI' } }) },
   { method: 'POST', route: '/v1/pools/{id}/members', url: (w) => `/v1/pools/${w.child}/members`, valid: () => ({ email: 'new.person@licensepool.test' }) },
   {
@@ -107,9 +125,12 @@ const BODY_ROUTES: BodyRow[] = [
 function realParam(route: string, name: string, w: World, actions: string[]): string {
   if (name === 'action') return actions[0]!;
   if (name === 'roleId') return w.roleId;
+  if (name === 'accountId') return w.applicant.id;
+  if (route.startsWith('/v1/applications/')) return w.application;
   // Signing keys live on the root (a child answers NOT_A_ROOT); no kid is held, so {kid} is never what answers.
   if (route.startsWith('/v1/pools/{id}/signing-keys')) return name === 'kid' ? newId('signingKey') : w.root;
-  if (route === '/v1/pools/{id}/reconcile') return w.root;
+  if (route === '/v1/pools/{id}/reconcile' || route === '/v1/pools/{id}/devices') return w.root;
+  if (route.startsWith('/v1/devices/')) return w.device;
   if (route.startsWith('/v1/pools/')) return w.child;
   if (route.startsWith('/v1/licenses/')) return w.license;
   if (route.startsWith('/v1/members/')) return w.member;
@@ -138,6 +159,7 @@ const NOT_FOUND_IDS = (w: World, right: string): [string, string][] => [
   ['a well-formed id nobody holds (token)', newId('token')],
   ['a well-formed id nobody holds (role)', newId('role')],
   ['a well-formed id nobody holds (ticket)', newId('ticket')],
+  ['a well-formed id nobody holds (device)', newId('device')],
 ];
 
 /** Ids refused as invalid input (a field path is named), not looked up. */
@@ -294,6 +316,12 @@ for (const backend of backends()) {
       await ok(t.app, 'PATCH', `/v1/pools/${child}`, { token: tree.operator.token, body: { restricted: true, queue: { enabled: true, claimTimeoutSeconds: 60 } } });
       await ok(t.app, 'POST', '/v1/claims', { token: tree.operator.token, body: { memberId: member.id, meter: 'seats', kind: 'assignment', quantity: 9 } });
       const queued = await ok(t.app, 'POST', '/v1/claims', { token: tree.operator.token, body: { memberId: member.id, meter: 'seats', queue: true } });
+      const device = await ok(t.app, 'POST', `/v1/pools/${tree.root}/devices`, { token: tree.operator.token, body: { serial: 'SN-REPORT', type: 'WiDI' } });
+      const applicant = await person(t, 'applicant@licensepool.test');
+      const application = await ok(t.app, 'POST', '/v1/applications', {
+        token: applicant.token,
+        body: { parentId: tree.root, company: 'Applicant Ltd', contactName: 'Applicant', address: ADDRESS, email: applicant.email, phone: '+41 1 234', managerEmail: applicant.email },
+      });
       const tokens = await ok(t.app, 'GET', '/v1/tokens', { token: t.superuser });
       w = {
         root: tree.root,
@@ -304,6 +332,9 @@ for (const backend of backends()) {
         tokenId: tokens.data[0].id,
         claimId: lease.id,
         ticketId: queued.ticket.id,
+        device: device.id,
+        application: application.id,
+        applicant: { id: applicant.id, email: applicant.email },
       };
       doc = (await call(t.app, 'GET', '/openapi.json')).body;
       // Every bad request below must leave every table as it is: rows, and what is in them.

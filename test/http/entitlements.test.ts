@@ -45,6 +45,8 @@ for (const backend of backends()) {
         token,
         body: { limits: { sip_numbers: 50, mobile_apps: 10 }, features: ['guest_access', 'remote_door_opening'], validUntil: at(90) },
       });
+      // Seed 001: a resident may live in two apartments (M2's exclusive membership off).
+      await ok(t.app, 'PATCH', `/v1/pools/${v.root}`, { token, body: { exclusiveMembership: false } });
       flatA = await childPool(t, token, building, { name: 'Apartment A', kind: 'apartment' });
       flatB = await childPool(t, token, building, { name: 'Apartment B', kind: 'apartment', restricted: true });
       await ok(t.app, 'POST', `/v1/pools/${flatB}/licenses`, { token, body: { limits: { sip_numbers: 2, mobile_apps: 2 }, features: ['remote_door_opening'], validUntil: at(60) } });

@@ -44,6 +44,10 @@ interface Tenant {
   feature: { id: string; key: string };
   license: { id: string; name: string };
   member: { id: string; person: Person };
+  /** A device in the root's registry. */
+  deviceId: string;
+  /** A pending application under the root, and the pool it applies for. */
+  application: { id: string; poolId: string };
 }
 
 /**
@@ -157,6 +161,28 @@ const TABLE: Row[] = [
     memberSees: (a) => [a.child, a.meter.key, a.feature.key],
   },
   { method: 'DELETE', route: '/v1/members/{id}', url: (a) => `/v1/members/${a.member.id}`, ...denied },
+
+  // applications, initialization, deputies
+  {
+    method: 'POST',
+    route: '/v1/applications',
+    url: () => '/v1/applications',
+    body: (a, me) => ({ parentId: a.child, company: 'Intruder', contactName: 'Intruder', address: { line1: 'x', postalCode: '1', city: 'x', country: 'CH' }, email: me.email, phone: '+41 1', managerEmail: me.email }),
+    ...denied,
+  },
+  { method: 'GET', route: '/v1/applications', url: () => '/v1/applications', ...listed },
+  { method: 'GET', route: '/v1/applications', url: () => '/v1/applications?status=pending', ...listed },
+  { method: 'POST', route: '/v1/applications/{id}/approve', url: (a) => `/v1/applications/${a.application.id}/approve`, ...denied },
+  { method: 'POST', route: '/v1/applications/{id}/reject', url: (a) => `/v1/applications/${a.application.id}/reject`, body: () => ({ reason: 'intruder' }), ...denied },
+  { method: 'POST', route: '/v1/pools/{id}/terms', url: (a) => `/v1/pools/${a.child}/terms`, body: () => ({ version: 'intruder' }), ...denied },
+  { method: 'POST', route: '/v1/pools/{id}/payment-method', url: (a) => `/v1/pools/${a.child}/payment-method`, body: () => ({ reference: 'pm_intruder' }), ...denied },
+  { method: 'POST', route: '/v1/pools/{id}/deputies', url: (a) => `/v1/pools/${a.child}/deputies`, body: (_a, me) => ({ email: me.email }), ...denied },
+  { method: 'DELETE', route: '/v1/pools/{id}/deputies/{accountId}', url: (a) => `/v1/pools/${a.child}/deputies/${a.operator.id}`, ...denied },
+
+  // device registry
+  { method: 'POST', route: '/v1/pools/{id}/devices', url: (a) => `/v1/pools/${a.root}/devices`, body: () => ({ serial: 'INTRUDER-2', type: 'WiDI' }), ...denied },
+  { method: 'GET', route: '/v1/pools/{id}/devices', url: (a) => `/v1/pools/${a.root}/devices`, ...denied },
+  { method: 'POST', route: '/v1/devices/{id}/report', url: (a) => `/v1/devices/${a.deviceId}/report`, body: () => ({ status: 'stolen' }), ...denied },
 
   // claims: a member acts on its own; the self answers below change nothing (the same client
   // asking again gets its live lease back, a heartbeat renews it, checking in an ended claim is a no-op)
@@ -303,6 +329,11 @@ async function buildTenant(t: TestApp, label: string): Promise<Tenant> {
   const queued = await ok(t.app, 'POST', '/v1/claims', { token: op.token, body: { memberId: member.id, meter: meterKey, fingerprint: 'member-queue', queue: true } });
   await ok(t.app, 'DELETE', `/v1/claims/${ended.id}`, { token: op.token });
   const ticketLease = await ok(t.app, 'POST', `/v1/tickets/${queued.ticket.id}/claim`, { token: memberPerson.token });
+  const device = await ok(t.app, 'POST', `/v1/pools/${tree.root}/devices`, { token: op.token, body: { serial: `${label}-SN-1`, type: 'WiDI' } });
+  const applied = await ok(t.app, 'POST', '/v1/applications', {
+    token: memberPerson.token,
+    body: { parentId: tree.root, company: `${label}-applicant`, contactName: 'Applicant', address: { line1: 'Road 1', postalCode: '1000', city: 'Town', country: 'CH' }, email: memberPerson.email, phone: '+41 1 234', managerEmail: memberPerson.email },
+  });
   const tokens = await ok(t.app, 'GET', '/v1/tokens', { token: op.token });
   const retiring = await ok(t.app, 'POST', `/v1/pools/${tree.root}/signing-keys/rotate`, { token: op.token });
   await ok(t.app, 'POST', `/v1/pools/${tree.root}/signing-keys/rotate`, { token: op.token });
@@ -325,6 +356,8 @@ async function buildTenant(t: TestApp, label: string): Promise<Tenant> {
     feature: { id: features.data[0].id, key: featureKey },
     license: { id: license.id, name: licenseName },
     member: { id: member.id, person: memberPerson },
+    deviceId: device.id,
+    application: { id: applied.id, poolId: applied.poolId },
   };
 }
 
@@ -348,6 +381,8 @@ function ghostOf(a: Tenant): Tenant {
     feature: { ...a.feature, id: newId('feature') },
     license: { ...a.license, id: newId('license') },
     member: { id: newId('member'), person: ghostPerson(a.member.person) },
+    deviceId: newId('device'),
+    application: { id: newId('application'), poolId: newId('pool') },
   };
 }
 
@@ -378,6 +413,9 @@ function secretsOf(a: Tenant): string[] {
     a.member.id,
     a.member.person.id,
     a.member.person.email,
+    a.deviceId,
+    a.application.id,
+    a.application.poolId,
   ];
 }
 
@@ -417,6 +455,7 @@ for (const backend of backends()) {
         `/v1/licenses/${A.license.id}/history`,
         `/v1/pools/${A.child}/members`,
         `/v1/members/${A.member.id}`,
+        `/v1/pools/${A.root}/devices`,
         `/v1/audit?poolId=${A.root}&limit=500`,
         '/v1/tokens',
       ];
@@ -548,7 +587,7 @@ for (const backend of backends()) {
       const token = B.operator.token;
       const pools = await call(t.app, 'GET', '/v1/pools', { token });
       assert.equal(pools.status, 200);
-      assert.deepEqual(pools.body.data.map((p: any) => p.id).sort(), [B.root, B.child].sort());
+      assert.deepEqual(pools.body.data.map((p: any) => p.id).sort(), [B.root, B.child, B.application.poolId].sort());
 
       const licenses = await call(t.app, 'GET', '/v1/licenses', { token });
       assert.equal(licenses.status, 200);

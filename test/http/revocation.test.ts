@@ -39,6 +39,8 @@ for (const backend of backends()) {
       t = await createTestApp(backend);
       v = await vendor(t, { name: 'Octopus', meters: [{ key: 'seats' }, { key: 'product_a', draws: ['seats'] }] });
       user = await person(t, 'holder@tenant.test');
+      // One holder joins a pool in each test: M2's exclusive membership off.
+      await ok(t.app, 'PATCH', `/v1/pools/${v.root}`, { token: v.operator.token, body: { exclusiveMembership: false } });
     });
     after(() => t.close());
 

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, isNull, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, ne, or, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { accounts, claims, devices, members, pools, type MemberStatus } from '../../db/schema.js';
 
@@ -69,9 +69,31 @@ export async function deleteMemberRow(db: Executor, id: string): Promise<void> {
   await db.delete(members).where(eq(members.id, id));
 }
 
-/** The root's registry entry for a serial, created on first sight. */
-export async function findOrCreateDevice(db: Executor, row: typeof devices.$inferInsert): Promise<DeviceRow> {
-  await db.insert(devices).values(row).onConflictDoNothing();
-  const [device] = await db.select().from(devices).where(and(eq(devices.rootId, row.rootId), eq(devices.serial, row.serial)));
+/**
+ * The root's registry entry for a serial, created on first sight, its row locked until the
+ * transaction ends: adding it to a pool and reporting it lost or stolen take their turns.
+ */
+export async function findOrCreateDevice(tx: Executor, row: typeof devices.$inferInsert): Promise<DeviceRow> {
+  await tx.insert(devices).values(row).onConflictDoNothing();
+  const [device] = await tx.select().from(devices).where(and(eq(devices.rootId, row.rootId), eq(devices.serial, row.serial))).for('no key update');
   return device!;
+}
+
+/**
+ * Locks the account's row until the transaction ends, so two pools adding the same account take
+ * their turns (M2). NO KEY UPDATE: rows that merely reference the account are not held up.
+ */
+export async function lockAccountForMembership(tx: Executor, accountId: string): Promise<void> {
+  await tx.select({ id: accounts.id }).from(accounts).where(eq(accounts.id, accountId)).for('no key update');
+}
+
+/** Whether the account or device is a member (in any status) of a pool of the root other than `poolId`. */
+export async function isMemberElsewhere(db: Executor, rootId: string, poolId: string, subject: { accountId: string } | { deviceId: string }): Promise<boolean> {
+  const who = 'accountId' in subject ? eq(members.accountId, subject.accountId) : eq(members.deviceId, subject.deviceId);
+  const [row] = await db
+    .select({ id: members.id })
+    .from(members)
+    .where(and(who, eq(members.rootId, rootId), ne(members.poolId, poolId)))
+    .limit(1);
+  return row !== undefined;
 }

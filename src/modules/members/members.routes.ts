@@ -5,6 +5,8 @@ import { ERROR_RESPONSES, IdParams, Page, toPage } from '../../http/schemas.js';
 import type { Deps } from '../../lib/context.js';
 import { AddMemberBody, ListMembersQuery, Member, MemberActionParams, MemberEntitlements, presentEntitlements, presentMember } from './members.schemas.js';
 import { addMember, decideMember, getEntitlements, getMember, listMembers, removeMember } from './members.service.js';
+import { Device, ListDevicesQuery, presentDevice, RegisterDeviceBody, ReportDeviceBody } from './devices.schemas.js';
+import { listDevices, registerDevice, reportDevice } from './devices.service.js';
 
 export const memberRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
   const tags = ['members'];
@@ -45,4 +47,23 @@ export const memberRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, {
     await removeMember(deps, actorOf(request), request.params.id);
     return reply.code(204).send(null);
   });
+
+  const deviceTags = ['devices'];
+  app.post('/v1/pools/:id/devices', {
+    schema: { tags: deviceTags, summary: "Register a device in the root's registry (operators)", params: IdParams, body: RegisterDeviceBody, response: { 201: Device, ...ERROR_RESPONSES } },
+  }, async (request, reply) => reply.code(201).send(presentDevice(await registerDevice(deps, actorOf(request), request.params.id, request.body))));
+
+  app.get('/v1/pools/:id/devices', {
+    schema: { tags: deviceTags, summary: "The root's device registry, or the device with a serial (operators)", params: IdParams, querystring: ListDevicesQuery, response: { 200: Page(Device), ...ERROR_RESPONSES } },
+  }, async (request) => toPage(await listDevices(deps, actorOf(request), request.params.id, request.query), request.query.limit, presentDevice));
+
+  app.post('/v1/devices/:id/report', {
+    schema: {
+      tags: deviceTags,
+      summary: "Report a device lost, stolen or found (the root's operators); lost or stolen revokes its claims at once",
+      params: IdParams,
+      body: ReportDeviceBody,
+      response: { 200: Device, ...ERROR_RESPONSES },
+    },
+  }, async (request) => presentDevice(await reportDevice(deps, actorOf(request), request.params.id, request.body)));
 };

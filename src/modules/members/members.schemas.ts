@@ -5,7 +5,7 @@ import type { Entitlements } from '../../domain/entitlements.js';
 import { iso } from '../../lib/time.js';
 import type { MemberView } from './members.repo.js';
 
-const DeviceInput = z
+export const DeviceInput = z
   .object({
     serial: z.string().trim().min(1).max(100).describe('Serial number, unique in the vendor\'s device registry'),
     type: z.string().trim().min(1).max(50).describe('Device type, e.g. WiDI'),

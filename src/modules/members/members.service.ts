@@ -11,7 +11,7 @@ import { findFeatures, findMeters } from '../catalog/catalog.repo.js';
 import { claimantFor } from '../claims/claimants.js';
 import { revokeClaimsOfMember } from '../claims/claims.revoke.js';
 import { poolFor } from '../pools/pool-access.js';
-import { findPathPools } from '../pools/pools.repo.js';
+import { findPathPools, findPool } from '../pools/pools.repo.js';
 import { findRunningLicenses, findUsage } from '../state/state.repo.js';
 import {
   deleteMemberRow,
@@ -21,6 +21,8 @@ import {
   findMembersOfPool,
   findOrCreateDevice,
   insertMember,
+  isMemberElsewhere,
+  lockAccountForMembership,
   updateMemberRow,
   type MemberView,
 } from './members.repo.js';
@@ -40,15 +42,24 @@ export async function addMember(deps: Deps, actor: Actor, poolId: string, input:
     const now = deps.clock.now();
     const pool = await poolFor(tx, actor, poolId, 'manage', { lock: true });
     if (pool.status === 'closed') throw new AppError('INVALID_TRANSITION', 'the pool is closed');
+    // Locks: the pool, then the account's or device's row (see docs/architecture.md, "Membership").
     let subject: { accountId: string } | { deviceId: string };
     if (input.email !== undefined) {
       const account = await findAccountByEmail(tx, input.email);
       if (!account) throw new AppError('ACCOUNT_NOT_FOUND', `no account has the e-mail ${input.email}; the person must sign up first`);
+      await lockAccountForMembership(tx, account.id);
       subject = { accountId: account.id };
     } else {
       const { serial, type } = input.device!;
       const device = await findOrCreateDevice(tx, { id: newId('device'), rootId: pool.rootId, serial, type, createdAt: now });
+      if (device.status !== 'ok') throw new AppError('DEVICE_BLOCKED', `the device ${serial} is reported ${device.status}`, { deviceStatus: device.status });
       subject = { deviceId: device.id };
+    }
+    // M2: the root's setting, read as it is now; an add racing a change of it is one made just before.
+    const root = pool.parentId === null ? pool : await findPool(tx, pool.rootId);
+    if (root!.exclusiveMembership && (await isMemberElsewhere(tx, pool.rootId, pool.id, subject))) {
+      // Not naming the other pool: it may belong to another customer of the vendor.
+      throw new AppError('MEMBER_IN_OTHER_POOL', 'already a member of another pool of this vendor, and membership is exclusive');
     }
     const inserted = await insertMember(tx, { id: newId('member'), rootId: pool.rootId, poolId: pool.id, status: 'pending', ...subject, createdAt: now });
     if (!inserted) throw new AppError('MEMBER_EXISTS', 'already a member of this pool');

@@ -4,7 +4,12 @@ import { actorOf } from '../../http/auth.js';
 import { ERROR_RESPONSES, IdParam, IdParams, Page, toPage } from '../../http/schemas.js';
 import type { Deps } from '../../lib/context.js';
 import {
+  AcceptTermsBody,
+  DeputyBody,
   GrantRoleBody,
+  PaymentMethodBody,
+  PoolInitialization,
+  presentInitialization,
   ListPoolsQuery,
   CreatePoolBody,
   Pool,
@@ -14,7 +19,20 @@ import {
   RoleBinding,
   UpdatePoolBody,
 } from './pools.schemas.js';
-import { changePoolStatus, createPool, getPool, grantRole, listPools, listRoles, revokeRole, updatePool } from './pools.service.js';
+import {
+  acceptTerms,
+  addDeputy,
+  changePoolStatus,
+  createPool,
+  getPool,
+  grantRole,
+  listPools,
+  listRoles,
+  removeDeputy,
+  revokeRole,
+  setPaymentMethod,
+  updatePool,
+} from './pools.service.js';
 
 export const poolRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
   const tags = ['pools'];
@@ -61,6 +79,28 @@ export const poolRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { d
     schema: { tags, summary: 'Take a role away', params: z.object({ id: IdParam, roleId: IdParam }).strict(), response: { 204: z.null(), ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     await revokeRole(deps, actorOf(request), request.params.id, request.params.roleId);
+    return reply.code(204).send(null);
+  });
+
+  app.post('/v1/pools/:id/terms', {
+    schema: { tags, summary: 'Accept the terms (the version is recorded with who and when)', params: IdParams, body: AcceptTermsBody, response: { 200: PoolInitialization, ...ERROR_RESPONSES } },
+  }, async (request) => presentInitialization(await acceptTerms(deps, actorOf(request), request.params.id, request.body.version)));
+
+  app.post('/v1/pools/:id/payment-method', {
+    schema: { tags, summary: 'Give the payment provider\'s reference (never card data)', params: IdParams, body: PaymentMethodBody, response: { 200: PoolInitialization, ...ERROR_RESPONSES } },
+  }, async (request) => presentInitialization(await setPaymentMethod(deps, actorOf(request), request.params.id, request.body.reference)));
+
+  app.post('/v1/pools/:id/deputies', {
+    schema: { tags, summary: 'Add a deputy: same rights as the manager', params: IdParams, body: DeputyBody, response: { 201: RoleBinding, ...ERROR_RESPONSES } },
+  }, async (request, reply) => {
+    const { binding, account } = await addDeputy(deps, actorOf(request), request.params.id, request.body.email);
+    return reply.code(201).send(presentRole(binding, account));
+  });
+
+  app.delete('/v1/pools/:id/deputies/:accountId', {
+    schema: { tags, summary: 'Remove a deputy', params: z.object({ id: IdParam, accountId: IdParam }).strict(), response: { 204: z.null(), ...ERROR_RESPONSES } },
+  }, async (request, reply) => {
+    await removeDeputy(deps, actorOf(request), request.params.id, request.params.accountId);
     return reply.code(204).send(null);
   });
 };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { POOL_STATUSES, ROLES } from '../../db/schema.js';
 import { Email, IdParam, Name, PageQuery, PostalAddress, Timestamp, TimestampInput } from '../../http/schemas.js';
 import { iso } from '../../lib/time.js';
+import type { PoolInitializationRow } from './initialization.repo.js';
 import type { PoolRow } from './pools.repo.js';
 import type { RoleBindingRow } from './roles.repo.js';
 
@@ -32,6 +33,7 @@ export const UpdatePoolBody = z
     validUntil: TimestampInput.nullable().optional(),
     maxBorrowDays: z.number().int().min(1).max(3650).nullable().optional(),
     maxLeaseSeconds: z.number().int().min(10).max(30 * 86_400).nullable().optional().describe('Roots only: the longest lease a client may ask for (null: one day)'),
+    exclusiveMembership: z.boolean().optional().describe('Roots only: an account or device may be a member of one pool of the root at most (M2)'),
     queue: Queue.optional(),
     billingAddress: PostalAddress.optional(),
   })
@@ -64,6 +66,7 @@ export const Pool = z.object({
   validUntil: Timestamp.nullable(),
   maxBorrowDays: z.number().int().nullable(),
   maxLeaseSeconds: z.number().int().nullable().describe('Roots only: the longest lease (null: one day)'),
+  exclusiveMembership: z.boolean().describe('Roots only: an account or device is a member of one pool of the root at most; off, it gets the strictest result of its pools'),
   queue: Queue,
   billingAddress: PostalAddress.nullable(),
   createdAt: Timestamp,
@@ -83,6 +86,7 @@ export function presentPool(p: PoolRow): z.infer<typeof Pool> {
     validUntil: iso(p.validUntil),
     maxBorrowDays: p.maxBorrowDays,
     maxLeaseSeconds: p.maxLeaseSeconds,
+    exclusiveMembership: p.exclusiveMembership,
     queue: p.queue,
     billingAddress: p.billingAddress ?? null,
     createdAt: iso(p.createdAt)!,
@@ -105,4 +109,30 @@ export const RoleBinding = z.object({
 
 export function presentRole(b: RoleBindingRow, account: { email: string; name: string }): z.infer<typeof RoleBinding> {
   return { id: b.id, poolId: b.poolId, accountId: b.accountId, email: account.email, name: account.name, role: b.role, createdAt: iso(b.createdAt)! };
+}
+
+export const AcceptTermsBody = z.object({ version: z.string().trim().min(1).max(50).describe('The version of the terms accepted') }).strict();
+export const PaymentMethodBody = z
+  .object({
+    reference: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_:.-]{3,200}$/, 'an opaque reference from the payment provider (letters, digits, _ : . -), never card data')
+      .refine((r) => !/^[0-9 -]{12,}$/.test(r), 'this looks like a card number; give the payment provider\'s reference instead'),
+  })
+  .strict();
+export const DeputyBody = z.object({ email: Email }).strict();
+
+export const PoolInitialization = z.object({
+  poolId: z.string(),
+  terms: z.object({ version: z.string(), acceptedBy: z.string(), acceptedAt: Timestamp }).nullable(),
+  paymentMethod: z.object({ reference: z.string(), setBy: z.string(), setAt: Timestamp }).nullable(),
+});
+
+export function presentInitialization(i: PoolInitializationRow): z.infer<typeof PoolInitialization> {
+  return {
+    poolId: i.poolId,
+    terms: i.termsVersion && i.termsAcceptedBy ? { version: i.termsVersion, acceptedBy: i.termsAcceptedBy, acceptedAt: iso(i.termsAcceptedAt)! } : null,
+    paymentMethod: i.paymentReference && i.paymentSetBy ? { reference: i.paymentReference, setBy: i.paymentSetBy, setAt: iso(i.paymentSetAt)! } : null,
+  };
 }

@@ -1,11 +1,14 @@
 import { can, canGrant, poolsGranting } from '../../domain/access.js';
 import { nextPoolStatus, type PoolAction } from '../../domain/status.js';
+import type { Executor } from '../../db/client.js';
 import type { Actor, Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
-import { newId } from '../../lib/ids.js';
+import { isIdOf, newId } from '../../lib/ids.js';
 import { findAccountByEmail } from '../accounts/accounts.repo.js';
 import { auditEventRow, insertAuditEvent } from '../audit/audit.repo.js';
+import { findApplicationOfPool } from '../applications/applications.repo.js';
 import { revokeBeyondLimit } from '../claims/claims.revoke.js';
+import { findPoolInitialization, recordInitializationStep } from './initialization.repo.js';
 import { poolFor, reachOf } from './pool-access.js';
 import { findPools, insertChildPool, insertPool, updatePoolRow, type PoolRow } from './pools.repo.js';
 import type { CreatePoolBody, GrantRoleBody, ListPoolsQuery, UpdatePoolBody } from './pools.schemas.js';
@@ -63,7 +66,7 @@ export async function createPool(deps: Deps, actor: Actor, input: CreatePoolBody
 export const getPool = (deps: Deps, actor: Actor, id: string) => poolFor(deps.db, actor, id, 'read');
 
 /** The vendor or the reseller above decides limits and dates; the pool's own managers its name and address. */
-const CONTROLLED_FIELDS = ['restricted', 'validUntil', 'maxBorrowDays', 'maxLeaseSeconds', 'queue'] as const;
+const CONTROLLED_FIELDS = ['restricted', 'validUntil', 'maxBorrowDays', 'maxLeaseSeconds', 'exclusiveMembership', 'queue'] as const;
 
 export async function updatePool(deps: Deps, actor: Actor, id: string, input: UpdatePoolBody): Promise<PoolRow> {
   return deps.db.transaction(async (tx) => {
@@ -75,6 +78,7 @@ export async function updatePool(deps: Deps, actor: Actor, id: string, input: Up
     }
     if (pool.status === 'closed') throw new AppError('INVALID_TRANSITION', 'a closed pool cannot change');
     if (input.maxLeaseSeconds !== undefined && pool.parentId !== null) throw new AppError('NOT_A_ROOT', 'maxLeaseSeconds is a setting of the root');
+    if (input.exclusiveMembership !== undefined && pool.parentId !== null) throw new AppError('NOT_A_ROOT', 'exclusiveMembership is a setting of the root');
     const { validUntil, ...rest } = input;
     const updated = await updatePoolRow(tx, pool.id, {
       ...rest,
@@ -93,6 +97,12 @@ export async function changePoolStatus(deps: Deps, actor: Actor, id: string, act
     const pool = await poolFor(tx, actor, id, 'control', { lock: true });
     const next = nextPoolStatus(pool.status, action);
     if (!next) throw new AppError('INVALID_TRANSITION', `cannot ${action} a pool that is ${pool.status}`, { currentStatus: pool.status });
+    if (action === 'activate') {
+      const missing = await missingInitialization(tx, pool);
+      if (missing.length > 0) {
+        throw new AppError('INVALID_TRANSITION', `the manager has yet to complete: ${missing.join(', ')}`, { currentStatus: pool.status, missing });
+      }
+    }
     const updated = await updatePoolRow(tx, pool.id, { status: next, updatedAt: now });
     await insertAuditEvent(tx, actor, now, {
       action: `pool.${action}`,
@@ -103,6 +113,40 @@ export async function changePoolStatus(deps: Deps, actor: Actor, id: string, act
     return updated;
   });
 }
+
+/**
+ * What the manager still owes before a pool that came from an application may open [000]:
+ * billing address, accepted terms, payment method. Pools an admin created directly owe nothing.
+ */
+async function missingInitialization(tx: Executor, pool: PoolRow): Promise<string[]> {
+  if (!(await findApplicationOfPool(tx, pool.id))) return [];
+  const steps = await findPoolInitialization(tx, pool.id);
+  return [
+    ...(pool.billingAddress ? [] : ['billingAddress']),
+    ...(steps?.termsVersion ? [] : ['terms']),
+    ...(steps?.paymentReference ? [] : ['paymentMethod']),
+  ];
+}
+
+/** The manager's initialization steps; a pool not yet approved or already closed takes none. */
+async function recordStep(deps: Deps, actor: Actor, poolId: string, action: string, step: (at: Date) => Parameters<typeof recordInitializationStep>[2]) {
+  return deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const pool = await poolFor(tx, actor, poolId, 'manage', { lock: true });
+    if (pool.status === 'applied' || pool.status === 'closed') {
+      throw new AppError('INVALID_TRANSITION', `a pool that is ${pool.status} takes no initialization step`, { currentStatus: pool.status });
+    }
+    const recorded = await recordInitializationStep(tx, pool.id, step(now));
+    await insertAuditEvent(tx, actor, now, { action, ...poolAudit(pool), after: step(now) });
+    return recorded;
+  });
+}
+
+export const acceptTerms = (deps: Deps, actor: Actor, poolId: string, version: string) =>
+  recordStep(deps, actor, poolId, 'pool.terms_accepted', (at) => ({ termsVersion: version, termsAcceptedBy: actor.principal.accountId, termsAcceptedAt: at }));
+
+export const setPaymentMethod = (deps: Deps, actor: Actor, poolId: string, reference: string) =>
+  recordStep(deps, actor, poolId, 'pool.payment_method_set', (at) => ({ paymentReference: reference, paymentSetBy: actor.principal.accountId, paymentSetAt: at }));
 
 export async function listPools(deps: Deps, actor: Actor, query: ListPoolsQuery): Promise<PoolRow[]> {
   const within = reachOf(actor);
@@ -141,6 +185,19 @@ export async function grantRole(deps: Deps, actor: Actor, poolId: string, input:
 export async function listRoles(deps: Deps, actor: Actor, poolId: string) {
   const pool = await poolFor(deps.db, actor, poolId, 'read');
   return findRolesOfPool(deps.db, pool.id);
+}
+
+export const addDeputy = (deps: Deps, actor: Actor, poolId: string, email: string) => grantRole(deps, actor, poolId, { email, role: 'deputy' });
+
+export async function removeDeputy(deps: Deps, actor: Actor, poolId: string, accountId: string): Promise<void> {
+  await deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const pool = await poolFor(tx, actor, poolId, 'manage', { lock: true });
+    const binding = isIdOf('account', accountId) ? await findRoleBinding(tx, pool.id, accountId, 'deputy') : undefined;
+    if (!binding) throw notFound('deputy');
+    await deleteRoleBinding(tx, binding.id);
+    await insertAuditEvent(tx, actor, now, { action: 'role.revoked', ...poolAudit(pool), entityType: 'role', entityId: binding.id, before: binding });
+  });
 }
 
 export async function revokeRole(deps: Deps, actor: Actor, poolId: string, bindingId: string): Promise<void> {
