@@ -49,6 +49,7 @@ import { placeLicense } from '../src/modules/licenses/licenses.service.js';
 import { findPool, type PoolRow } from '../src/modules/pools/pools.repo.js';
 import { createPool } from '../src/modules/pools/pools.service.js';
 import { computeStateOf } from '../src/modules/state/state.service.js';
+import { prng } from '../test/concurrency/fleet.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -84,17 +85,7 @@ const KINDS = ['vendor', 'distributor', 'dealer', 'company', 'site', 'building',
 // ---------------------------------------------------------------------------------------------
 // Small tools
 
-/** Seeded PRNG (mulberry32), so two runs build and read the same tree shape. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+// Seeded, so two runs build and read the same tree shape.
 const random = prng(Number.parseInt(args.seed!, 10));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 const randInt = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));

@@ -73,6 +73,23 @@ export function touchedCounters(path: readonly { id: string }[], meter: string, 
   return path.flatMap((p) => meters.map((m) => counterKey(p.id, m)));
 }
 
+export type SubjectReason = Extract<RefusalReason, { code: 'MEMBER_NOT_VERIFIED' | 'DEVICE_BLOCKED' | 'ACCESS_RULE' }>;
+
+/** Why this member may not use anything now, whatever it asks for: its status, its device's, the access rules. */
+export function subjectReasons(subject: ClaimSubject): SubjectReason[] {
+  const reasons: SubjectReason[] = [];
+  if (subject.memberStatus !== 'verified') {
+    reasons.push({ code: 'MEMBER_NOT_VERIFIED', memberId: subject.memberId, status: subject.memberStatus });
+  }
+  if (subject.deviceStatus !== null && subject.deviceStatus !== 'ok') {
+    reasons.push({ code: 'DEVICE_BLOCKED', memberId: subject.memberId, deviceStatus: subject.deviceStatus });
+  }
+  if (subject.access && !subject.access.allowed) {
+    reasons.push({ code: 'ACCESS_RULE', poolId: subject.access.poolId, ruleId: subject.access.ruleId, detail: subject.access.reason });
+  }
+  return reasons;
+}
+
 export type Decision = { granted: true } | { granted: false; reasons: RefusalReason[] };
 
 /**
@@ -88,15 +105,7 @@ export function decideClaim(
 ): Decision {
   const reasons: RefusalReason[] = [];
   for (const r of notServingReasons(ctx.path, ctx.now)) reasons.push(r);
-  if (subject.memberStatus !== 'verified') {
-    reasons.push({ code: 'MEMBER_NOT_VERIFIED', memberId: subject.memberId, status: subject.memberStatus });
-  }
-  if (subject.deviceStatus !== null && subject.deviceStatus !== 'ok') {
-    reasons.push({ code: 'DEVICE_BLOCKED', memberId: subject.memberId, deviceStatus: subject.deviceStatus });
-  }
-  if (subject.access && !subject.access.allowed) {
-    reasons.push({ code: 'ACCESS_RULE', poolId: subject.access.poolId, ruleId: subject.access.ruleId, detail: subject.access.reason });
-  }
+  reasons.push(...subjectReasons(subject));
   const self = ctx.path[ctx.path.length - 1]!;
   if (request.kind === 'borrow') {
     // The strictest maxBorrowDays on the path applies [004].

@@ -6,7 +6,7 @@
  * (`computeQuotaState`), seen from the member.
  */
 import type { AccessVerdict } from './access-rules.js';
-import type { RefusalReason } from './claims.js';
+import { subjectReasons, type RefusalReason } from './claims.js';
 import { computeQuotaState, drawClosure, earliest, minLimit, type Limit, type MeterDef, type QuotaLicense, type QuotaPool } from './quota.js';
 
 /** Why a member is served nothing now: the claim refusals that do not depend on what is asked for, same codes and fields. */
@@ -76,14 +76,10 @@ export function membershipEntitlements(membership: Membership, input: Omit<Entit
     for (const key of [claim.meter, ...(closure.get(claim.meter) ?? [])]) used.set(key, (used.get(key) ?? 0) + claim.quantity);
   }
   // In the order a claim refusal gives them.
-  const reasons: NotServedReason[] = [...state.notServing];
-  if (membership.status !== 'verified') reasons.push({ code: 'MEMBER_NOT_VERIFIED', memberId: membership.memberId, status: membership.status });
-  if (membership.deviceStatus !== null && membership.deviceStatus !== 'ok') {
-    reasons.push({ code: 'DEVICE_BLOCKED', memberId: membership.memberId, deviceStatus: membership.deviceStatus });
-  }
-  if (membership.access && !membership.access.allowed) {
-    reasons.push({ code: 'ACCESS_RULE', poolId: membership.access.poolId, ruleId: membership.access.ruleId, detail: membership.access.reason });
-  }
+  const reasons: NotServedReason[] = [
+    ...state.notServing,
+    ...subjectReasons({ memberId: membership.memberId, memberStatus: membership.status, deviceStatus: membership.deviceStatus, access: membership.access }),
+  ];
   return {
     serving: reasons.length === 0,
     reasons,
