@@ -22,12 +22,11 @@ import {
   type ClaimSubject,
   type RefusalReason,
 } from '../../domain/claims.js';
-import { drawClosure, ownGrant, type OwnGrant } from '../../domain/quota.js';
+import { ownGrant, type OwnGrant } from '../../domain/quota.js';
 import { SYSTEM_ACTOR, type Actor, type Deps } from '../../lib/context.js';
 import { newId } from '../../lib/ids.js';
 import { findAccessRulesOf } from '../access-rules/access-rules.repo.js';
 import { insertAuditEvent, type AuditEntry } from '../audit/audit.repo.js';
-import { findMeters } from '../catalog/catalog.repo.js';
 import { findPathPools } from '../pools/pools.repo.js';
 import { poolPathOf } from './claimants.js';
 import {
@@ -43,10 +42,12 @@ import { ENDED_TICKET_STATUSES, ticketStatusAt } from '../queue/tickets.schemas.
 import { publishTicketChanges } from '../queue/tickets.watch.js';
 import { findRunningLicenses } from '../state/state.repo.js';
 import {
+  closuresOf,
   convertHoldToLease,
   endClaims,
   extendLease,
   findLiveFingerprinted,
+  giveBackUnits,
   insertClaims,
   lockCounters,
   lockExpiredClaims,
@@ -191,13 +192,6 @@ export class ClaimEngine {
       this.#draining = false;
     }
   }
-}
-
-/** Meter closures of the roots involved: meter → the meters one unit takes (itself excluded). */
-async function closuresOf(tx: Executor, rootIds: Iterable<string>) {
-  const out = new Map<string, Map<string, string[]>>();
-  for (const rootId of new Set(rootIds)) out.set(rootId, drawClosure(await findMeters(tx, rootId)));
-  return out;
 }
 
 function expiryOf(op: ClaimOp, now: Date): Date | null {
@@ -623,16 +617,9 @@ export async function sweepExpiredClaims(deps: Deps, limit = 1000): Promise<numb
     if (expired.length === 0) return null;
     const holds = expired.filter((c) => c.kind === 'hold');
     const lapsing = (await lockTickets(tx, { holdClaimIds: holds.map((c) => c.id) })).filter((t) => t.status === 'held');
-    const paths = new Map((await findPathPools(tx, [...new Set(expired.map((c) => c.poolId))])).map((p) => [p.id, p.path]));
-    const closures = await closuresOf(tx, expired.map((c) => c.rootId));
-    const touched = expired.map((c) => touchedCounters(paths.get(c.poolId)!.map((id) => ({ id })), c.meterKey, closures.get(c.rootId)!));
-    const counters = await lockCounters(tx, touched.flat());
+    await giveBackUnits(tx, expired);
     // As in a batch: the instant is taken once the counters are ours.
     const now = deps.clock.now();
-    expired.forEach((c, i) => {
-      for (const k of touched[i]!) counters.set(k, counters.get(k)! - c.quantity);
-    });
-    await writeCounters(tx, counters);
     await endClaims(tx, expired.filter((c) => c.kind !== 'hold').map((c) => c.id), 'expired', now, 'not renewed in time');
     await endClaims(tx, holds.map((c) => c.id), 'expired', now, 'not claimed in time');
     for (const t of lapsing) {

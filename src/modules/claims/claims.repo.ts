@@ -1,8 +1,10 @@
 import { and, asc, eq, gt, inArray, isNotNull, lte, ne, sql, type SQL } from 'drizzle-orm';
 import { preparedOn, rowsOf, textArray, type Executor } from '../../db/client.js';
 import { accounts, claims, devices, members, pools } from '../../db/schema.js';
-import { counterKey, splitCounterKey } from '../../domain/claims.js';
-import { poolIdsInSubtreesOf } from '../pools/pools.repo.js';
+import { counterKey, splitCounterKey, touchedCounters } from '../../domain/claims.js';
+import { drawClosure } from '../../domain/quota.js';
+import { findMeters } from '../catalog/catalog.repo.js';
+import { findPathPools, poolIdsInSubtreesOf } from '../pools/pools.repo.js';
 
 export type ClaimRow = typeof claims.$inferSelect;
 
@@ -33,6 +35,42 @@ export async function lockCounters(tx: Executor, keys: readonly string[]): Promi
         FOR UPDATE`,
   );
   return new Map(rows.map((r) => [counterKey(r.pool_id, r.meter_key), Number(r.used)]));
+}
+
+/** Meter closures of these roots: meter → the meters one unit takes (itself excluded). */
+export async function closuresOf(tx: Executor, rootIds: Iterable<string>): Promise<Map<string, Map<string, string[]>>> {
+  const out = new Map<string, Map<string, string[]>>();
+  for (const rootId of new Set(rootIds)) out.set(rootId, drawClosure(await findMeters(tx, rootId)));
+  return out;
+}
+
+/**
+ * The counters each of these (already locked) claims holds units on — every pool of its path,
+ * its meter and the meters that draws on — locked in the global order. `touched` maps each
+ * claim's id to its counter keys. Pass `closures` when the caller has read them already.
+ */
+export async function lockCountersOfClaims(
+  tx: Executor,
+  locked: readonly ClaimRow[],
+  closures?: ReadonlyMap<string, ReadonlyMap<string, readonly string[]>>,
+): Promise<{ touched: Map<string, string[]>; counters: Map<string, number> }> {
+  const paths = new Map((await findPathPools(tx, [...new Set(locked.map((c) => c.poolId))])).map((p) => [p.id, p.path]));
+  const closureOf = closures ?? (await closuresOf(tx, locked.map((c) => c.rootId)));
+  const touched = new Map(
+    locked.map((c) => {
+      const path = paths.get(c.poolId);
+      if (!path) throw new Error(`claim ${c.id} is on pool ${c.poolId}, which does not exist`);
+      return [c.id, touchedCounters(path.map((id) => ({ id })), c.meterKey, closureOf.get(c.rootId)!)] as const;
+    }),
+  );
+  return { touched, counters: await lockCounters(tx, [...touched.values()].flat()) };
+}
+
+/** Gives every unit of these (already locked) claims back, on each counter they hold, in one write. */
+export async function giveBackUnits(tx: Executor, locked: readonly ClaimRow[]): Promise<void> {
+  const { touched, counters } = await lockCountersOfClaims(tx, locked);
+  for (const c of locked) for (const key of touched.get(c.id)!) counters.set(key, counters.get(key)! - c.quantity);
+  await writeCounters(tx, counters);
 }
 
 /** Writes the counters that changed, in one statement. */

@@ -11,14 +11,13 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { rowsOf, type Executor } from '../../db/client.js';
 import { claims } from '../../db/schema.js';
-import { counterKey, touchedCounters } from '../../domain/claims.js';
-import { drawClosure, ownGrant } from '../../domain/quota.js';
+import { counterKey } from '../../domain/claims.js';
+import { ownGrant } from '../../domain/quota.js';
 import type { Actor } from '../../lib/context.js';
 import { insertAuditEvent } from '../audit/audit.repo.js';
-import { findMeters } from '../catalog/catalog.repo.js';
-import { findPathPools, poolIdsInSubtreesOf, type PoolRow } from '../pools/pools.repo.js';
+import { poolIdsInSubtreesOf, type PoolRow } from '../pools/pools.repo.js';
 import { findRunningLicenses } from '../state/state.repo.js';
-import { endClaims, lockCounters, lockLiveClaims, writeCounters, type ClaimRow } from './claims.repo.js';
+import { closuresOf, endClaims, giveBackUnits, lockCountersOfClaims, lockLiveClaims, writeCounters, type ClaimRow } from './claims.repo.js';
 
 export async function revokeBeyondLimit(tx: Executor, actor: Actor, pool: PoolRow, now: Date, reason: string): Promise<ClaimRow[]> {
   const grant = ownGrant(pool, await findRunningLicenses(tx, [pool.id], now), now);
@@ -33,7 +32,8 @@ export async function revokeBeyondLimit(tx: Executor, actor: Actor, pool: PoolRo
   }
   if (overBy.size === 0) return [];
 
-  const closure = drawClosure(await findMeters(tx, pool.rootId));
+  const closures = await closuresOf(tx, [pool.rootId]);
+  const closure = closures.get(pool.rootId)!;
   const takes = (meter: string) => [meter, ...(closure.get(meter) ?? [])];
   const takers = [...closure.keys()].filter((m) => takes(m).some((x) => overBy.has(x)));
   // Each claim takes at least one unit, so the newest `Σ over` claims are always enough.
@@ -46,9 +46,7 @@ export async function revokeBeyondLimit(tx: Executor, actor: Actor, pool: PoolRo
     .limit(enough);
   // Locked in id order, as batches lock claims, then their counters in the global order.
   const candidates = (await lockLiveClaims(tx, newest.map((c) => c.id))).sort((a, b) => (a.id < b.id ? 1 : -1));
-  const paths = new Map((await findPathPools(tx, [...new Set(candidates.map((c) => c.poolId))])).map((p) => [p.id, p.path]));
-  const touched = new Map(candidates.map((c) => [c.id, touchedCounters(pathOf(paths, c).map((id) => ({ id })), c.meterKey, closure)]));
-  const counters = await lockCounters(tx, [...touched.values()].flat());
+  const { touched, counters } = await lockCountersOfClaims(tx, candidates, closures);
   const before = new Map(counters);
 
   const isOver = (meter: string) => overBy.has(meter) && (counters.get(counterKey(pool.id, meter)) ?? 0) > grant.limit(meter)!;
@@ -83,14 +81,7 @@ export async function revokeClaimsOfMember(tx: Executor, actor: Actor, member: {
   const live = await tx.select({ id: claims.id }).from(claims).where(and(eq(claims.memberId, member.id), eq(claims.status, 'live')));
   const locked = await lockLiveClaims(tx, live.map((c) => c.id));
   if (locked.length === 0) return [];
-  const closure = drawClosure(await findMeters(tx, member.rootId));
-  const paths = new Map((await findPathPools(tx, [...new Set(locked.map((c) => c.poolId))])).map((p) => [p.id, p.path]));
-  const touched = locked.map((c) => touchedCounters(pathOf(paths, c).map((id) => ({ id })), c.meterKey, closure));
-  const counters = await lockCounters(tx, touched.flat());
-  locked.forEach((c, i) => {
-    for (const key of touched[i]!) counters.set(key, counters.get(key)! - c.quantity);
-  });
-  await writeCounters(tx, new Map([...new Set(touched.flat())].map((k) => [k, counters.get(k)!])));
+  await giveBackUnits(tx, locked);
   await endClaims(tx, locked.map((c) => c.id), 'revoked', now, reason);
   await insertAuditEvent(tx, actor, now, {
     action: 'claims.revoked',
@@ -102,10 +93,4 @@ export async function revokeClaimsOfMember(tx: Executor, actor: Actor, member: {
     after: { reason, claims: locked.map((c) => ({ id: c.id, meter: c.meterKey, quantity: c.quantity })) },
   });
   return locked.map((c) => ({ ...c, status: 'revoked', endedAt: now, endReason: reason }));
-}
-
-function pathOf(paths: ReadonlyMap<string, string[]>, claim: ClaimRow): string[] {
-  const path = paths.get(claim.poolId);
-  if (!path) throw new Error(`claim ${claim.id} is on pool ${claim.poolId}, which does not exist`);
-  return path;
 }
