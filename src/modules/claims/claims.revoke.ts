@@ -73,24 +73,36 @@ export async function revokeBeyondLimit(tx: Executor, actor: Actor, pool: PoolRo
 }
 
 /**
- * M4: removing a member revokes its live claims at once, in the removal's transaction (the
- * member's row is locked first; its claims, then their counters, in the usual order). Returns
- * the claims revoked.
+ * M3, M4: removing members, or reporting their device lost or stolen, revokes their live claims
+ * at once, in the caller's transaction (the member rows are locked first; then all their claims
+ * in id order, then every counter those hold, at once, in the global order — as a batch does).
+ * One audit event per member that had claims. Returns the claims revoked.
  */
-export async function revokeClaimsOfMember(tx: Executor, actor: Actor, member: { id: string; rootId: string; poolId: string }, now: Date, reason: string): Promise<ClaimRow[]> {
-  const live = await tx.select({ id: claims.id }).from(claims).where(and(eq(claims.memberId, member.id), eq(claims.status, 'live')));
+export async function revokeClaimsOfMembers(
+  tx: Executor,
+  actor: Actor,
+  members: readonly { id: string; rootId: string; poolId: string }[],
+  now: Date,
+  reason: string,
+): Promise<ClaimRow[]> {
+  if (members.length === 0) return [];
+  const live = await tx.select({ id: claims.id }).from(claims).where(and(inArray(claims.memberId, members.map((m) => m.id)), eq(claims.status, 'live')));
   const locked = await lockLiveClaims(tx, live.map((c) => c.id));
   if (locked.length === 0) return [];
   await giveBackUnits(tx, locked);
   await endClaims(tx, locked.map((c) => c.id), 'revoked', now, reason);
-  await insertAuditEvent(tx, actor, now, {
-    action: 'claims.revoked',
-    entityType: 'member',
-    entityId: member.id,
-    rootId: member.rootId,
-    poolId: member.poolId,
-    memberId: member.id,
-    after: { reason, claims: locked.map((c) => ({ id: c.id, meter: c.meterKey, quantity: c.quantity })) },
-  });
+  for (const member of members) {
+    const theirs = locked.filter((c) => c.memberId === member.id);
+    if (theirs.length === 0) continue;
+    await insertAuditEvent(tx, actor, now, {
+      action: 'claims.revoked',
+      entityType: 'member',
+      entityId: member.id,
+      rootId: member.rootId,
+      poolId: member.poolId,
+      memberId: member.id,
+      after: { reason, claims: theirs.map((c) => ({ id: c.id, meter: c.meterKey, quantity: c.quantity })) },
+    });
+  }
   return locked.map((c) => ({ ...c, status: 'revoked', endedAt: now, endReason: reason }));
 }

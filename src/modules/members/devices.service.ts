@@ -2,7 +2,7 @@ import type { Actor, Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { isIdOf, newId } from '../../lib/ids.js';
 import { insertAuditEvent } from '../audit/audit.repo.js';
-import { revokeClaimsOfMember } from '../claims/claims.revoke.js';
+import { revokeClaimsOfMembers } from '../claims/claims.revoke.js';
 import { poolFor, rootFor } from '../pools/pool-access.js';
 import { findDevice, findDevicesOfRoot, insertDevice, lockMembersOfDevice, updateDeviceStatus } from './devices.repo.js';
 import type { ListDevicesQuery, RegisterDeviceBody, ReportDeviceBody } from './devices.schemas.js';
@@ -30,7 +30,7 @@ export async function listDevices(deps: Deps, actor: Actor, rootId: string, quer
 /**
  * M3: a device reported lost or stolen is blocked, and every live claim of its memberships is
  * revoked in the same transaction. Locks: the device's row (adding it to a pool waits), then its
- * member rows in id order, then each member's claims and counters as revokeClaimsOfMember does.
+ * member rows in id order, then their claims and counters as revokeClaimsOfMembers does.
  */
 export async function reportDevice(deps: Deps, actor: Actor, id: string, input: ReportDeviceBody): Promise<DeviceRow> {
   return deps.db.transaction(async (tx) => {
@@ -42,9 +42,7 @@ export async function reportDevice(deps: Deps, actor: Actor, id: string, input: 
     const device = (await findDevice(tx, id, { lock: true }))!;
     const updated = await updateDeviceStatus(tx, device.id, input.status);
     if (input.status !== 'ok') {
-      for (const member of await lockMembersOfDevice(tx, device.id)) {
-        await revokeClaimsOfMember(tx, actor, member, now, `the device was reported ${input.status}`);
-      }
+      await revokeClaimsOfMembers(tx, actor, await lockMembersOfDevice(tx, device.id), now, `the device was reported ${input.status}`);
     }
     await insertAuditEvent(tx, actor, now, { action: 'device.reported', ...deviceAudit(device), before: { status: device.status }, after: { status: updated.status } });
     return updated;

@@ -9,7 +9,7 @@ import { findAccessRulesOf } from '../access-rules/access-rules.repo.js';
 import { insertAuditEvent } from '../audit/audit.repo.js';
 import { findFeatures, findMeters } from '../catalog/catalog.repo.js';
 import { claimantFor } from '../claims/claimants.js';
-import { revokeClaimsOfMember } from '../claims/claims.revoke.js';
+import { revokeClaimsOfMembers } from '../claims/claims.revoke.js';
 import { poolFor } from '../pools/pool-access.js';
 import { findPathPools, findPool } from '../pools/pools.repo.js';
 import { findRunningLicenses, findUsage } from '../state/state.repo.js';
@@ -116,7 +116,7 @@ export async function removeMember(deps: Deps, actor: Actor, id: string): Promis
   await deps.db.transaction(async (tx) => {
     const now = deps.clock.now();
     const view = await memberFor(tx, actor, id, 'manage', true);
-    await revokeClaimsOfMember(tx, actor, view.member, now, 'the member was removed');
+    await revokeClaimsOfMembers(tx, actor, [view.member], now, 'the member was removed');
     await deleteMemberRow(tx, view.member.id);
     await insertAuditEvent(tx, actor, now, { action: 'member.removed', ...memberAudit(view), before: view.member });
   });
