@@ -13,6 +13,7 @@ import type { Actor } from '../../lib/context.js';
 import { notFound } from '../../lib/errors.js';
 import { isIdOf } from '../../lib/ids.js';
 import { poolFor, reachOf } from '../pools/pool-access.js';
+import { findPoolPath } from '../pools/pools.repo.js';
 import type { Claimant } from './claims.engine.js';
 
 type MemberFacts = Claimant & { accountId: string | null };
@@ -53,10 +54,10 @@ async function factsOf(db: Executor, memberId: string): Promise<MemberFacts | un
 export async function poolPathOf(db: Executor, poolId: string): Promise<readonly string[]> {
   const cached = poolPaths.get(poolId);
   if (cached) return cached;
-  const [row] = await db.select({ path: pools.path }).from(pools).where(eq(pools.id, poolId));
-  if (!row) throw new Error(`pool ${poolId} does not exist`);
-  poolPaths.set(poolId, row.path);
-  return row.path;
+  const path = await findPoolPath(db, poolId);
+  if (!path) throw new Error(`pool ${poolId} does not exist`);
+  poolPaths.set(poolId, path);
+  return path;
 }
 
 /**

@@ -27,7 +27,7 @@ import { SYSTEM_ACTOR, type Actor, type Deps } from '../../lib/context.js';
 import { newId } from '../../lib/ids.js';
 import { findAccessRulesOf } from '../access-rules/access-rules.repo.js';
 import { insertAuditEvent, type AuditEntry } from '../audit/audit.repo.js';
-import { findPathPools } from '../pools/pools.repo.js';
+import { findPathPools, sharePools } from '../pools/pools.repo.js';
 import { poolPathOf } from './claimants.js';
 import {
   findOpenTicketsOf,
@@ -51,11 +51,9 @@ import {
   insertClaims,
   lockCounters,
   lockExpiredClaims,
-  lockExpiredClaimsOf,
   lockLiveClaims,
   recount,
   shareClaimantStates,
-  sharePools,
   writeCounters,
   type ClaimRow,
 } from './claims.repo.js';
@@ -243,7 +241,7 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
     // batch, so no refusal is ever caused by one (holds lapse in the sweep, with their tickets).
     // SKIP LOCKED: those another batch or sweep is ending are theirs.
     const claimRoots = [...new Set(claimOps.map((o) => o.claimant.rootId))];
-    const expiring = (await lockExpiredClaimsOf(tx, claimRoots, deps.clock.now(), EXPIRED_PER_BATCH)).filter((c) => !liveClaims.has(c.id));
+    const expiring = (await lockExpiredClaims(tx, deps.clock.now(), EXPIRED_PER_BATCH, { leasesAndBorrowsOfRoots: claimRoots })).filter((c) => !liveClaims.has(c.id));
     const lockedTickets = await lockTickets(tx, {
       ids: [...holdOps, ...ticketOps].map((o) => o.ticketId),
       holdClaimIds: [...liveClaims.values()].filter((c) => c.kind === 'hold').map((c) => c.id),

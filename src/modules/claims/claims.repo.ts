@@ -1,17 +1,12 @@
 import { and, asc, eq, gt, inArray, isNotNull, lte, ne, sql, type SQL } from 'drizzle-orm';
 import { preparedOn, rowsOf, textArray, type Executor } from '../../db/client.js';
-import { accounts, claims, devices, members, pools } from '../../db/schema.js';
+import { accounts, claims, devices, members } from '../../db/schema.js';
 import { counterKey, splitCounterKey, touchedCounters } from '../../domain/claims.js';
 import { drawClosure } from '../../domain/quota.js';
 import { findMeters } from '../catalog/catalog.repo.js';
 import { findPathPools, poolIdsInSubtreesOf } from '../pools/pools.repo.js';
 
 export type ClaimRow = typeof claims.$inferSelect;
-
-/** The path pools of a batch, share-locked in id order: license and status changes (which lock a pool for update) wait until the batch commits. */
-export async function sharePools(tx: Executor, ids: readonly string[]) {
-  return tx.select().from(pools).where(inArray(pools.id, [...ids])).orderBy(asc(pools.id)).for('share');
-}
 
 /**
  * Locks the usage counters, creating the missing ones, always in (pool, meter) order so two
@@ -94,24 +89,19 @@ export async function lockLiveClaims(tx: Executor, ids: readonly string[]): Prom
   return tx.select().from(claims).where(and(inArray(claims.id, [...ids]), eq(claims.status, 'live'))).orderBy(asc(claims.id)).for('update');
 }
 
-/** Expired leases and borrows (not holds) of these roots, locked; those another transaction holds are skipped. */
-export async function lockExpiredClaimsOf(tx: Executor, rootIds: readonly string[], now: Date, limit: number): Promise<ClaimRow[]> {
-  if (rootIds.length === 0) return [];
+/**
+ * Live claims past their end, locked; rows another transaction holds are skipped. `of` narrows
+ * them to the leases and borrows of some roots (a batch ends those on the way; holds lapse in
+ * the sweep, with their tickets).
+ */
+export async function lockExpiredClaims(tx: Executor, now: Date, limit: number, of?: { leasesAndBorrowsOfRoots: readonly string[] }): Promise<ClaimRow[]> {
+  if (of && of.leasesAndBorrowsOfRoots.length === 0) return [];
+  const where = [eq(claims.status, 'live'), isNotNull(claims.expiresAt), lte(claims.expiresAt, now)];
+  if (of) where.push(ne(claims.kind, 'hold'), inArray(claims.rootId, [...of.leasesAndBorrowsOfRoots]));
   return tx
     .select()
     .from(claims)
-    .where(and(eq(claims.status, 'live'), isNotNull(claims.expiresAt), lte(claims.expiresAt, now), ne(claims.kind, 'hold'), inArray(claims.rootId, [...rootIds])))
-    .orderBy(asc(claims.id))
-    .limit(limit)
-    .for('update', { skipLocked: true });
-}
-
-/** Live claims past their end, locked; rows another process is sweeping are skipped. */
-export async function lockExpiredClaims(tx: Executor, now: Date, limit: number): Promise<ClaimRow[]> {
-  return tx
-    .select()
-    .from(claims)
-    .where(and(eq(claims.status, 'live'), isNotNull(claims.expiresAt), lte(claims.expiresAt, now)))
+    .where(and(...where))
     .orderBy(asc(claims.id))
     .limit(limit)
     .for('update', { skipLocked: true });

@@ -24,10 +24,12 @@ export async function lockPool(tx: Executor, id: string): Promise<PoolRow | unde
   return row;
 }
 
-/** Reads the pool and share-locks its row: updates (which lock it FOR UPDATE) wait until the transaction ends. */
-export async function sharePool(tx: Executor, id: string): Promise<PoolRow | undefined> {
-  const [row] = await tx.select().from(pools).where(eq(pools.id, id)).for('share');
-  return row;
+/**
+ * Reads pools and share-locks them in id order: their updates (license changes, status, settings,
+ * which lock a pool FOR UPDATE) wait until the transaction ends.
+ */
+export async function sharePools(tx: Executor, ids: readonly string[]): Promise<PoolRow[]> {
+  return tx.select().from(pools).where(inArray(pools.id, [...ids])).orderBy(asc(pools.id)).for('share');
 }
 
 export async function findPoolPath(db: Executor, id: string): Promise<string[] | null> {

@@ -8,7 +8,7 @@ import { isIdOf, newId } from '../../lib/ids.js';
 import { LICENSE_TOKEN_ALG, LICENSE_TOKEN_TYPE } from '../../sdk/verify.js';
 import { insertAuditEvent } from '../audit/audit.repo.js';
 import { rootFor } from '../pools/pool-access.js';
-import { sharePool } from '../pools/pools.repo.js';
+import { sharePools } from '../pools/pools.repo.js';
 import {
   demoteActiveKey,
   findActiveKey,
@@ -129,7 +129,7 @@ async function activeKeyFor(db: Executor, rootId: string, now: Date): Promise<Si
     // Share-locked before inserting: a rotation holds the root FOR UPDATE and then inserts its
     // key, so taking the root first (as the rotation does) keeps the two from deadlocking on
     // the insert's foreign-key check against the root.
-    const root = await sharePool(tx, rootId);
+    const [root] = await sharePools(tx, [rootId]);
     if (!root) throw notFound('pool');
     if (root.parentId !== null) throw new AppError('NOT_A_ROOT', `licenses are signed by the root pool ${root.rootId}`, { rootId: root.rootId });
     const inserted = await insertActiveKey(tx, newActiveKey(rootId, now));
