@@ -52,10 +52,6 @@ export class Api {
     return { queued: false, status: res.status, claim: answer as NewClaim };
   }
 
-  async getClaim(id: string): Promise<Claim> {
-    return (await this.#json('GET', `/v1/claims/${encodeURIComponent(id)}`)) as Claim;
-  }
-
   async heartbeat(id: string): Promise<Claim> {
     return (await this.#json('POST', `/v1/claims/${encodeURIComponent(id)}/heartbeat`)) as Claim;
   }

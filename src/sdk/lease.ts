@@ -133,7 +133,7 @@ export class Lease {
       this.#schedule(this.#intervalMs);
     } catch (error) {
       if (!this.#canRenew()) return;
-      if (error instanceof LicensepoolError && error.code === 'CLAIM_ENDED') return this.#finish(await this.#endedByServer(error));
+      if (error instanceof LicensepoolError && error.code === 'CLAIM_ENDED') return this.#finish(endedByServer(error));
       this.#report(error, { operation: 'heartbeat', claimId: this.#claim.id });
       // The claim is gone from this member's view: the member was removed from its pool.
       if (error instanceof LicensepoolError && error.code === 'NOT_FOUND') return this.#finish({ status: 'revoked', reason: error.detail, error });
@@ -157,22 +157,6 @@ export class Lease {
     this.#schedule(Math.min(delay, this.#deadline - now));
   }
 
-  /** A 410 says how the claim ended (`claimStatus`, `endReason`); an older server only says that it did, so the claim is read once more. */
-  async #endedByServer(error: LicensepoolError): Promise<LeaseEnd> {
-    const reason = typeof error.problem?.endReason === 'string' ? error.problem.endReason : null;
-    const status = error.problem?.claimStatus;
-    if (status === 'released' || status === 'expired' || status === 'revoked') return { status, reason };
-    try {
-      const claim = await this.#api.getClaim(this.#claim.id);
-      this.#claim = claim;
-      const status = claim.status === 'live' ? 'expired' : claim.status;
-      return { status, reason: claim.endReason ?? reason };
-    } catch (readError) {
-      this.#report(readError, { operation: 'heartbeat', claimId: this.#claim.id });
-      return { status: 'revoked', reason: reason ?? error.detail };
-    }
-  }
-
   #canRenew(): boolean {
     return this.#end === null && this.#releasing === null;
   }
@@ -189,4 +173,12 @@ export class Lease {
       this.#report(error, { operation: 'callback', claimId: this.#claim.id });
     }
   }
+}
+
+/** A heartbeat's 410 says how the claim ended: `claimStatus` (released, expired, revoked) and `endReason`. */
+function endedByServer(error: LicensepoolError): LeaseEnd {
+  const reason = typeof error.problem?.endReason === 'string' ? error.problem.endReason : null;
+  const status = error.problem?.claimStatus;
+  if (status === 'released' || status === 'expired' || status === 'revoked') return { status, reason };
+  return { status: 'revoked', reason: reason ?? error.detail };
 }
