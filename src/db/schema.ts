@@ -471,3 +471,30 @@ export const poolInitialization = pgTable('pool_initialization', {
   paymentSetBy: text('payment_set_by').references(() => accounts.id),
   paymentSetAt: ts('payment_set_at'),
 });
+
+/**
+ * C4: software for a device type, delivered on sync to the members its feature or meter is
+ * licensed to [000]. Catalog entries, keyed like licenses by the feature's or meter's key.
+ */
+export const packages = pgTable(
+  'packages',
+  {
+    id: text('id').primaryKey(),
+    rootId: text('root_id')
+      .notNull()
+      .references(() => pools.id),
+    name: text('name').notNull(),
+    version: text('version').notNull(),
+    deviceType: text('device_type').notNull(),
+    sha256: text('sha256').notNull(),
+    sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull(),
+    url: text('url').notNull(),
+    featureKey: text('feature_key'),
+    meterKey: text('meter_key'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('packages_root_name_version_type_key').on(t.rootId, t.name, t.version, t.deviceType),
+    check('packages_feature_xor_meter', sql`(${t.featureKey} IS NULL) <> (${t.meterKey} IS NULL)`),
+  ],
+);

@@ -22,6 +22,7 @@ export const ID_PREFIXES = {
   signingKey: 'key',
   ticket: 'tkt',
   application: 'app',
+  package: 'pkg',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -1,10 +1,22 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf } from '../../http/auth.js';
-import { ERROR_RESPONSES, IdParams } from '../../http/schemas.js';
+import { ERROR_RESPONSES, IdParams, Page, toPage } from '../../http/schemas.js';
 import type { Deps } from '../../lib/context.js';
-import { CreateFeatureBody, CreateMeterBody, Feature, Meter, presentFeature, presentMeter } from './catalog.schemas.js';
-import { createFeature, createMeter, listCatalog } from './catalog.service.js';
+import {
+  CreateFeatureBody,
+  CreateMeterBody,
+  CreatePackageBody,
+  Feature,
+  ListPackagesQuery,
+  Meter,
+  Package,
+  PackageParams,
+  presentFeature,
+  presentMeter,
+  presentPackage,
+} from './catalog.schemas.js';
+import { createFeature, createMeter, createPackage, deletePackage, listCatalog, listPackages } from './catalog.service.js';
 
 export const catalogRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
   const tags = ['catalog'];
@@ -23,4 +35,19 @@ export const catalogRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, 
   app.get('/v1/pools/:id/features', {
     schema: { tags, summary: 'Features of the pool\'s root catalog', params: IdParams, response: { 200: z.object({ data: z.array(Feature) }), ...ERROR_RESPONSES } },
   }, async (request) => ({ data: (await listCatalog(deps, actorOf(request), request.params.id)).features.map(presentFeature) }));
+
+  app.post('/v1/pools/:id/packages', {
+    schema: { tags, summary: "Add a software package for a device type to a root's catalog, tied to a feature or a meter (operators)", params: IdParams, body: CreatePackageBody, response: { 201: Package, ...ERROR_RESPONSES } },
+  }, async (request, reply) => reply.code(201).send(presentPackage(await createPackage(deps, actorOf(request), request.params.id, request.body))));
+
+  app.get('/v1/pools/:id/packages', {
+    schema: { tags, summary: "Packages of the pool's root catalog", params: IdParams, querystring: ListPackagesQuery, response: { 200: Page(Package), ...ERROR_RESPONSES } },
+  }, async (request) => toPage(await listPackages(deps, actorOf(request), request.params.id, request.query), request.query.limit, presentPackage));
+
+  app.delete('/v1/pools/:id/packages/:packageId', {
+    schema: { tags, summary: 'Withdraw a package: sync stops delivering it (operators)', params: PackageParams, response: { 204: z.null(), ...ERROR_RESPONSES } },
+  }, async (request, reply) => {
+    await deletePackage(deps, actorOf(request), request.params.id, request.params.packageId);
+    return reply.code(204).send(null);
+  });
 };
