@@ -23,6 +23,7 @@ import { poolRoutes } from './modules/pools/pools.routes.js';
 import { ticketRoutes } from './modules/queue/tickets.routes.js';
 import { signingRoutes } from './modules/signing/signing.routes.js';
 import { stateRoutes } from './modules/state/state.routes.js';
+import { syncRoutes } from './modules/sync/sync.routes.js';
 import { systemRoutes } from './modules/system/system.routes.js';
 
 export interface AppOptions {
@@ -94,7 +95,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, stateRoutes, memberRoutes, auditRoutes, accessRuleRoutes, reconcileRoutes, signingRoutes, applicationRoutes];
+  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, stateRoutes, memberRoutes, auditRoutes, accessRuleRoutes, reconcileRoutes, signingRoutes, applicationRoutes, syncRoutes];
   for (const plugin of modules) await app.register(plugin, { deps });
   await app.register(claimRoutes, { deps, maxBatch: options.claimBatchMax });
   await app.register(ticketRoutes, { deps, eventsPollMs: options.ticketEventsPollMs });

@@ -7,7 +7,8 @@ import { LicensepoolError, TicketEndedError } from './errors.js';
 import { Api, type FetchLike } from './http.js';
 import { Lease, type ErrorReporter, type LeaseOptions } from './lease.js';
 import { readServerSentEvents } from './sse.js';
-import type { BorrowRequest, CheckoutRequest, Claim, Jwks, RefusalReason, Ticket } from './types.js';
+import type { BorrowRequest, CheckoutRequest, Claim, Jwks, RefusalReason, SyncRequest, SyncResult, Ticket } from './types.js';
+import { LicenseVerificationError, verifyLicense, type SyncLicensePayload } from './verify.js';
 
 export interface ClientOptions {
   /** Where the server is, e.g. `https://licenses.example.com` (a path prefix is kept). */
@@ -35,6 +36,31 @@ export interface Borrowed {
   claim: Claim;
   /** A compact JWS (EdDSA, `typ: license+jwt`) to keep and check offline with `verifyLicense`. */
   licenseFile: string;
+}
+
+/** One license of a sync, verified: the token to keep and what it says. */
+export interface SyncedLicense {
+  subject: 'member' | 'device';
+  memberId: string;
+  device: { serial: string; type: string } | null;
+  token: string;
+  payload: SyncLicensePayload;
+}
+
+export interface Synced {
+  /** The server's answer: entitlements, refresh-by, packages. */
+  result: SyncResult;
+  /** The member's own license first, then one per verified device of its pool; each verified. */
+  licenses: SyncedLicense[];
+  /** The keys they verified against: keep them to verify the tokens again offline. */
+  jwks: Jwks;
+}
+
+export interface SyncOptions {
+  /** Keys fetched earlier; fetched again when a token names a key they lack (rotation). */
+  jwks?: Jwks;
+  /** The instant to check the tokens' `exp` against; default now. */
+  currentDate?: Date;
 }
 
 export interface WaitOptions extends LeaseOptions {
@@ -65,6 +91,12 @@ export interface Client {
   returnBorrow(claimId: string): Promise<void>;
   /** The public keys that verify license files: keep them to verify offline. */
   fetchJwks(): Promise<Jwks>;
+  /**
+   * Fetches the member's signed licenses (its own and its pool's verified devices') and its
+   * packages, and verifies every token before answering. Throws SyncRefusedError with every
+   * reason when the member may not use licenses now (not verified, removed, pool not active…).
+   */
+  sync(request?: SyncRequest, options?: SyncOptions): Promise<Synced>;
 }
 
 const DEFAULT_POLL_INTERVAL_MS = 2000;
@@ -175,8 +207,24 @@ export function createClient(options: ClientOptions): Client {
     }
   }
 
+  async function sync(request: SyncRequest = {}, syncOptions: SyncOptions = {}): Promise<Synced> {
+    const result = await api.sync(request);
+    let jwks = syncOptions.jwks ?? (await api.jwks());
+    const verifyAll = () =>
+      Promise.all(result.tokens.map(async (t) => ({ ...t, payload: (await verifyLicense(t.token, jwks, { rootId: result.rootId, ...(syncOptions.currentDate ? { currentDate: syncOptions.currentDate } : {}) })) as SyncLicensePayload })));
+    try {
+      return { result, licenses: await verifyAll(), jwks };
+    } catch (error) {
+      // Keys given by the caller may predate a rotation: fetch them once more.
+      if (!(error instanceof LicenseVerificationError && error.code === 'UNKNOWN_KEY' && syncOptions.jwks)) throw error;
+      jwks = await api.jwks();
+      return { result, licenses: await verifyAll(), jwks };
+    }
+  }
+
   return {
     checkout: checkout as Client['checkout'],
+    sync,
     waitInQueue,
     getTicket: (ticketId) => api.getTicket(ticketId),
     cancelTicket: (ticketId) => api.cancelTicket(ticketId),

@@ -44,14 +44,24 @@ export class LicensepoolError extends Error {
   }
 }
 
-/** The server refused the claim (409 `CLAIM_REFUSED`); `reasons` lists every reason with its stable code. */
-export class ClaimRefusedError extends LicensepoolError {
+/** A refusal that lists every reason with its stable code (`MEMBER_NOT_VERIFIED`, `LIMIT_REACHED`, …). */
+export class RefusedError extends LicensepoolError {
   readonly reasons: RefusalReason[];
   constructor(problem: Problem & { reasons: RefusalReason[] }) {
-    super('CLAIM_REFUSED', problem.status, problem.detail, problem);
-    this.name = 'ClaimRefusedError';
+    super(problem.code, problem.status, problem.detail, problem);
+    this.name = 'RefusedError';
     this.reasons = problem.reasons;
   }
+}
+
+/** The server refused the claim (409 `CLAIM_REFUSED`); `reasons` says why. */
+export class ClaimRefusedError extends RefusedError {
+  override readonly name = 'ClaimRefusedError';
+}
+
+/** The server refused to sync the member (409 `SYNC_REFUSED`: not verified, removed, pool not active…); `reasons` says why. */
+export class SyncRefusedError extends RefusedError {
+  override readonly name = 'SyncRefusedError';
 }
 
 /** A queue ticket lapsed (its hold was not claimed in time) or was cancelled: no lease will come from it. */

@@ -2,8 +2,8 @@
  * The SDK's one way to the server: fetch only (Node 20, browsers, Deno, workers), bearer token,
  * JSON in and out, and every failure turned into a LicensepoolError with the problem's `code`.
  */
-import { ClaimRefusedError, LicensepoolError, type Problem } from './errors.js';
-import type { BorrowRequest, CheckoutRequest, Claim, Jwks, NewClaim, RefusalReason, Ticket } from './types.js';
+import { ClaimRefusedError, LicensepoolError, SyncRefusedError, type Problem } from './errors.js';
+import type { BorrowRequest, CheckoutRequest, Claim, Jwks, NewClaim, RefusalReason, SyncRequest, SyncResult, Ticket } from './types.js';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -79,6 +79,11 @@ export class Api {
     return this.#send('GET', `/v1/tickets/${encodeURIComponent(id)}/events`, { signal, accept: 'text/event-stream' });
   }
 
+  /** Sync changes nothing on the server, so it is safe to send again. */
+  async sync(body: SyncRequest): Promise<SyncResult> {
+    return (await this.#json('POST', '/v1/sync', { body, retry: true })) as SyncResult;
+  }
+
   async jwks(): Promise<Jwks> {
     return (await this.#json('GET', '/.well-known/jwks.json', { authenticated: false })) as Jwks;
   }
@@ -143,7 +148,11 @@ async function errorOf(res: Response, what: string): Promise<LicensepoolError> {
     body = null;
   }
   if (!isProblem(body)) return new LicensepoolError('UNEXPECTED_RESPONSE', res.status, `${what} answered ${res.status}`);
-  if (body.code === 'CLAIM_REFUSED' && Array.isArray(body.reasons)) return new ClaimRefusedError(body as Problem & { reasons: RefusalReason[] });
+  if (Array.isArray(body.reasons)) {
+    const refusal = body as Problem & { reasons: RefusalReason[] };
+    if (body.code === 'CLAIM_REFUSED') return new ClaimRefusedError(refusal);
+    if (body.code === 'SYNC_REFUSED') return new SyncRefusedError(refusal);
+  }
   return new LicensepoolError(body.code, res.status, body.detail, body);
 }
 

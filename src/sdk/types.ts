@@ -8,6 +8,7 @@ import type { ErrorCode } from '../lib/errors.js';
 import type { Claim as ClaimSchema, CreateClaimBody, NewClaim as NewClaimSchema } from '../modules/claims/claims.schemas.js';
 import type { Ticket as TicketSchema } from '../modules/queue/tickets.schemas.js';
 import type { Jwks as JwksSchema } from '../modules/signing/signing.schemas.js';
+import type { SyncBody, SyncResult as SyncResultSchema } from '../modules/sync/sync.schemas.js';
 
 /** A claim as the server answers it (`GET /v1/claims/{id}`). */
 export type Claim = z.infer<typeof ClaimSchema>;
@@ -39,3 +40,12 @@ export type Ticket = z.infer<typeof TicketSchema>;
 
 /** The public keys that verify license files, as `/.well-known/jwks.json` serves them. */
 export type Jwks = z.infer<typeof JwksSchema>;
+
+/** What `sync` asks for: a member, or the caller's only membership (in `rootId`, if given). */
+export type SyncRequest = z.input<typeof SyncBody>;
+
+/** `POST /v1/sync`'s answer: the member's entitlements, its tokens (its own first) and its packages. */
+export type SyncResult = z.infer<typeof SyncResultSchema>;
+
+/** A software package the member is entitled to (C4). */
+export type Package = SyncResult['packages'][number];

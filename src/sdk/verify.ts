@@ -12,6 +12,25 @@ export const LICENSE_TOKEN_TYPE = 'license+jwt';
 /** What a license token carries: `root` (the signing root), `iat`, `exp` and the license claims. */
 export type LicensePayload = JWTPayload & { root: string; [claim: string]: unknown };
 
+/**
+ * What a sync token carries besides `root`, `iat` and `exp`; times are NumericDate seconds, null
+ * for no end. `features` lists the enabled ones with their ends; `limits` every licensed meter.
+ */
+export type SyncLicensePayload = LicensePayload & {
+  /** The member's id. */
+  sub: string;
+  pool: string;
+  subject: 'account' | 'device';
+  account?: { id: string; email: string };
+  device?: { serial: string; type: string };
+  features: Record<string, number | null>;
+  limits: Record<string, { limit: number | null; until: number | null }>;
+  /** When the grant ends (the earliest end on the path, or when the last granted feature and meter end). */
+  end: number | null;
+  /** Sync again by then. */
+  refreshBy: number;
+};
+
 export type LicenseVerificationCode =
   /** Not a compact JWS, or not a license token (wrong `typ` or `alg`, bad claims). */
   | 'MALFORMED'

@@ -98,6 +98,12 @@ const BODY_ROUTES: BodyRow[] = [
   { method: 'POST', route: '/v1/pools/{id}/features', url: (w) => `/v1/pools/${w.root}/features`, valid: () => ({ key: 'elevator', name: 'Elevator' }) },
   {
     method: 'POST',
+    route: '/v1/pools/{id}/packages',
+    url: (w) => `/v1/pools/${w.root}/packages`,
+    valid: () => ({ name: 'sta-firmware', version: '4.2.0', deviceType: 'WiDI', sha256: 'a'.repeat(64), size: 1024, url: 'https://downloads.example.test/sta.bin', feature: 'elevator' }),
+  },
+  {
+    method: 'POST',
     route: '/v1/pools/{id}/licenses',
     url: (w) => `/v1/pools/${w.child}/licenses`,
     valid: () => ({ name: 'Premium', limits: { seats: 5, rooms: null }, features: ['door'], validFrom: '2026-01-01T00:00:00Z', validUntil: '2027-01-01T00:00:00Z' }),
@@ -113,6 +119,7 @@ const BODY_ROUTES: BodyRow[] = [
   { method: 'POST', route: '/v1/devices/{id}/report', url: (w) => `/v1/devices/${w.device}/report`, valid: () => ({ status: 'lost' }) },
   { method: 'POST', route: '/v1/pools/{id}/members', url: (w) => `/v1/pools/${w.child}/members`, valid: () => ({ device: { serial: 'SN-0001', type: 'WiDI' } }) },
   { method: 'POST', route: '/v1/pools/{id}/members', url: (w) => `/v1/pools/${w.child}/members`, valid: () => ({ email: 'new.person@licensepool.test' }) },
+  { method: 'POST', route: '/v1/sync', url: () => '/v1/sync', valid: (w) => ({ memberId: w.member, rootId: w.root }) },
   {
     method: 'POST',
     route: '/v1/tokens',
@@ -129,7 +136,9 @@ function realParam(route: string, name: string, w: World, actions: string[]): st
   if (route.startsWith('/v1/applications/')) return w.application;
   // Signing keys live on the root (a child answers NOT_A_ROOT); no kid is held, so {kid} is never what answers.
   if (route.startsWith('/v1/pools/{id}/signing-keys')) return name === 'kid' ? newId('signingKey') : w.root;
-  if (route === '/v1/pools/{id}/reconcile' || route === '/v1/pools/{id}/devices') return w.root;
+  // No package is held: {packageId} is never what answers.
+  if (name === 'packageId') return newId('package');
+  if (route === '/v1/pools/{id}/reconcile' || route === '/v1/pools/{id}/devices' || route.startsWith('/v1/pools/{id}/packages')) return w.root;
   if (route.startsWith('/v1/devices/')) return w.device;
   if (route.startsWith('/v1/pools/')) return w.child;
   if (route.startsWith('/v1/licenses/')) return w.license;

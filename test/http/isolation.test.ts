@@ -46,6 +46,8 @@ interface Tenant {
   member: { id: string; person: Person };
   /** A device in the root's registry. */
   deviceId: string;
+  /** A package of the root's catalog, tied to the feature (so the member's sync delivers it). */
+  packageId: string;
   /** A pending application under the root, and the pool it applies for. */
   application: { id: string; poolId: string };
 }
@@ -122,6 +124,16 @@ const TABLE: Row[] = [
   { method: 'POST', route: '/v1/pools/{id}/features', url: (a) => `/v1/pools/${a.root}/features`, body: () => ({ key: 'intruder_feature', name: 'x' }), ...denied },
   { method: 'GET', route: '/v1/pools/{id}/features', url: (a) => `/v1/pools/${a.root}/features`, ...denied },
   { method: 'GET', route: '/v1/pools/{id}/features', url: (a) => `/v1/pools/${a.child}/features`, ...denied },
+  {
+    method: 'POST',
+    route: '/v1/pools/{id}/packages',
+    url: (a) => `/v1/pools/${a.root}/packages`,
+    body: (a) => ({ name: 'intruder', version: '1', deviceType: 'WiDI', sha256: 'f'.repeat(64), size: 1, url: 'https://intruder.test/x', feature: a.feature.key }),
+    ...denied,
+  },
+  { method: 'GET', route: '/v1/pools/{id}/packages', url: (a) => `/v1/pools/${a.root}/packages`, ...denied },
+  { method: 'GET', route: '/v1/pools/{id}/packages', url: (a) => `/v1/pools/${a.child}/packages`, ...denied },
+  { method: 'DELETE', route: '/v1/pools/{id}/packages/{packageId}', url: (a) => `/v1/pools/${a.root}/packages/${a.packageId}`, ...denied },
 
   // licenses
   { method: 'POST', route: '/v1/pools/{id}/licenses', url: (a) => `/v1/pools/${a.child}/licenses`, body: (a) => ({ limits: { [a.meter.key]: 5 } }), ...denied },
@@ -161,6 +173,18 @@ const TABLE: Row[] = [
     memberSees: (a) => [a.child, a.meter.key, a.feature.key],
   },
   { method: 'DELETE', route: '/v1/members/{id}', url: (a) => `/v1/members/${a.member.id}`, ...denied },
+
+  // sync: a member syncs itself; it changes nothing
+  {
+    method: 'POST',
+    route: '/v1/sync',
+    url: () => '/v1/sync',
+    body: (a) => ({ memberId: a.member.id }),
+    stranger: 'denied',
+    member: 'self',
+    why: 'a member syncs its own licenses (its pool, root, entitlements and the packages they entitle it to)',
+    memberSees: (a) => [a.child, a.root, a.member.id, a.meter.key, a.feature.key, a.packageId],
+  },
 
   // applications, initialization, deputies
   {
@@ -330,6 +354,10 @@ async function buildTenant(t: TestApp, label: string): Promise<Tenant> {
   await ok(t.app, 'DELETE', `/v1/claims/${ended.id}`, { token: op.token });
   const ticketLease = await ok(t.app, 'POST', `/v1/tickets/${queued.ticket.id}/claim`, { token: memberPerson.token });
   const device = await ok(t.app, 'POST', `/v1/pools/${tree.root}/devices`, { token: op.token, body: { serial: `${label}-SN-1`, type: 'WiDI' } });
+  const pkg = await ok(t.app, 'POST', `/v1/pools/${tree.root}/packages`, {
+    token: op.token,
+    body: { name: 'door-firmware', version: '1.0.0', deviceType: 'WiDI', sha256: 'a'.repeat(64), size: 1024, url: 'https://downloads.example.test/fw.bin', feature: featureKey },
+  });
   const applied = await ok(t.app, 'POST', '/v1/applications', {
     token: memberPerson.token,
     body: { parentId: tree.root, company: `${label}-applicant`, contactName: 'Applicant', address: { line1: 'Road 1', postalCode: '1000', city: 'Town', country: 'CH' }, email: memberPerson.email, phone: '+41 1 234', managerEmail: memberPerson.email },
@@ -357,6 +385,7 @@ async function buildTenant(t: TestApp, label: string): Promise<Tenant> {
     license: { id: license.id, name: licenseName },
     member: { id: member.id, person: memberPerson },
     deviceId: device.id,
+    packageId: pkg.id,
     application: { id: applied.id, poolId: applied.poolId },
   };
 }
@@ -382,6 +411,7 @@ function ghostOf(a: Tenant): Tenant {
     license: { ...a.license, id: newId('license') },
     member: { id: newId('member'), person: ghostPerson(a.member.person) },
     deviceId: newId('device'),
+    packageId: newId('package'),
     application: { id: newId('application'), poolId: newId('pool') },
   };
 }
@@ -414,6 +444,7 @@ function secretsOf(a: Tenant): string[] {
     a.member.person.id,
     a.member.person.email,
     a.deviceId,
+    a.packageId,
     a.application.id,
     a.application.poolId,
   ];

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ClaimRefusedError, createClient, LicensepoolError, TicketEndedError, verifyLicense, type Client, type LeaseEnd } from '../../src/sdk/index.js';
+import { ClaimRefusedError, createClient, LicensepoolError, SyncRefusedError, TicketEndedError, verifyLicense, type Client, type LeaseEnd } from '../../src/sdk/index.js';
 import { backends, call, childPool, createTestApp, ok, person, vendor, type TestApp, type Tree } from '../helpers.js';
 
 /** Polls until `check` holds (real time: the SDK's timers are real). */
@@ -296,6 +296,40 @@ for (const backend of backends()) {
       assert.equal(await usedSeats(), 0);
       // Nothing of the cancelled tickets was left holding units.
       assert.equal((await call(t.app, 'GET', `/v1/claims?poolId=${office}&live=true`, { token: v.operator.token })).body.data.length, 0);
+    });
+
+    test('sync: every license verified before it is answered, a refusal with its reasons, keys fetched again after a rotation', async () => {
+      const widi = await ok(t.app, 'POST', `/v1/pools/${office}/members`, { token: v.operator.token, body: { device: { serial: 'SDK-WIDI-1', type: 'WiDI' } } });
+      await ok(t.app, 'POST', `/v1/members/${widi.id}/verify`, { token: v.operator.token });
+      const recorder = recordingFetch();
+      const client = clientOf(user.token, { fetch: recorder.fetch });
+      // The server's clock is the test's (2026-01-01); the tokens are checked against it.
+      const currentDate = t.clock.now();
+      const synced = await client.sync({}, { currentDate });
+      assert.equal(synced.result.memberId, memberId);
+      assert.deepEqual(synced.licenses.map((l) => [l.subject, l.payload.sub]), [['member', memberId], ['device', widi.id]]);
+      assert.deepEqual(synced.licenses[1]!.payload.device, { serial: 'SDK-WIDI-1', type: 'WiDI' });
+      assert.deepEqual(synced.licenses[0]!.payload.limits, { seats: { limit: 2, until: null } });
+      // Kept offline: the tokens verify again against the keys the sync answered with.
+      await verifyLicense(synced.licenses[0]!.token, synced.jwks, { currentDate });
+
+      // Keys given from earlier are used as they are, until a rotation makes them stale.
+      const jwksFetches = recorder.count(/jwks/);
+      await client.sync({}, { jwks: synced.jwks, currentDate });
+      assert.equal(recorder.count(/jwks/), jwksFetches);
+      await ok(t.app, 'POST', `/v1/pools/${v.root}/signing-keys/rotate`, { token: v.operator.token });
+      const rotated = await client.sync({}, { jwks: synced.jwks, currentDate });
+      assert.equal(recorder.count(/jwks/), jwksFetches + 1);
+      assert.notDeepEqual(rotated.jwks, synced.jwks);
+
+      await ok(t.app, 'POST', `/v1/members/${colleagueMemberId}/reject`, { token: v.operator.token });
+      const refused = await clientOf(colleague.token).sync({}, { currentDate }).then(
+        () => assert.fail('a rejected member synced'),
+        (error: unknown) => error,
+      );
+      assert.ok(refused instanceof SyncRefusedError, String(refused));
+      assert.deepEqual(refused.reasons.map((r) => r.code), ['MEMBER_NOT_VERIFIED']);
+      await ok(t.app, 'POST', `/v1/members/${colleagueMemberId}/verify`, { token: v.operator.token });
     });
   });
 }

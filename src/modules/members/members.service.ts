@@ -1,7 +1,8 @@
 import type { Actor, Deps } from '../../lib/context.js';
 import type { Executor } from '../../db/client.js';
 import { judgeAccess } from '../../domain/access-rules.js';
-import { computeEntitlements, type Entitlements } from '../../domain/entitlements.js';
+import { computeEntitlements, type Entitlements, type EntitlementsInput } from '../../domain/entitlements.js';
+import type { QuotaPool } from '../../domain/quota.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { isIdOf, newId } from '../../lib/ids.js';
 import { findAccountByEmail } from '../accounts/accounts.repo.js';
@@ -126,26 +127,46 @@ export async function removeMember(deps: Deps, actor: Actor, id: string): Promis
  * U6: the member's effective features and remaining counts, with end dates, after its whole
  * ancestor chain — combined, for a person, with its account's other verified memberships in the
  * root (M2's strictest rule). For the member's own account and those who manage its pool (the
- * claims' rule). A fixed number of indexed queries, however deep the tree or many the memberships.
+ * claims' rule).
  */
 export async function getEntitlements(deps: Deps, actor: Actor, id: string): Promise<{ view: MemberView; at: Date; entitlements: Entitlements }> {
   await claimantFor(deps.db, actor, id);
   const view = await findMember(deps.db, id);
   if (!view) throw notFound('member');
   const at = deps.clock.now();
-  const memberships = await findMembershipsToCombine(deps.db, view.member);
+  const { entitlements } = await loadEntitlements(deps.db, view, at);
+  return { view, at, entitlements };
+}
+
+export interface LoadedEntitlements {
+  entitlements: Entitlements;
+  /** What the answer was computed from, to compute another membership of the same pool (sync's devices). */
+  input: Omit<EntitlementsInput, 'memberships'>;
+  /** The member's own pool and its ancestors, root first. */
+  path: QuotaPool[];
+}
+
+/**
+ * Loads and computes a member's entitlements in a fixed number of indexed queries (memberships,
+ * their paths' pools, running licenses, the catalog, usage, access rules, live claims), however
+ * deep the tree or many the memberships.
+ */
+export async function loadEntitlements(db: Executor, view: MemberView, at: Date): Promise<LoadedEntitlements> {
+  const memberships = await findMembershipsToCombine(db, view.member);
   const pathIds = [...new Set(memberships.flatMap((m) => m.path))];
   // One after another: a single connection (PGlite) takes one query at a time anyway.
-  const pools = new Map((await findPathPools(deps.db, pathIds)).map((p) => [p.id, p]));
-  const licenses = await findRunningLicenses(deps.db, pathIds, at);
-  const meters = await findMeters(deps.db, view.member.rootId);
-  const features = await findFeatures(deps.db, view.member.rootId);
-  const usage = await findUsage(deps.db, pathIds);
+  const pools = new Map((await findPathPools(db, pathIds)).map((p) => [p.id, p]));
+  const licenses = await findRunningLicenses(db, pathIds, at);
+  const meters = await findMeters(db, view.member.rootId);
+  const features = await findFeatures(db, view.member.rootId);
+  const usage = await findUsage(db, pathIds);
   // R1 applies to people, by their e-mail; devices have none.
   const email = view.account?.email;
-  const rules = email ? await findAccessRulesOf(deps.db, pathIds) : [];
-  const held = await findHeldUnits(deps.db, memberships.map((m) => m.member.id), at);
+  const rules = email ? await findAccessRulesOf(db, pathIds) : [];
+  const held = await findHeldUnits(db, memberships.map((m) => m.member.id), at);
+  const input = { licenses, meters, features: features.map((f) => f.key), usage, now: at };
   const entitlements = computeEntitlements({
+    ...input,
     memberships: memberships.map(({ member, path }) => ({
       memberId: member.id,
       status: member.status,
@@ -154,11 +175,6 @@ export async function getEntitlements(deps: Deps, actor: Actor, id: string): Pro
       path: path.map((poolId) => pools.get(poolId)!),
       held: held.filter((h) => h.memberId === member.id),
     })),
-    licenses,
-    meters,
-    features: features.map((f) => f.key),
-    usage,
-    now: at,
   });
-  return { view, at, entitlements };
+  return { entitlements, input, path: memberships[0]!.path.map((poolId) => pools.get(poolId)!) };
 }
