@@ -78,6 +78,17 @@ export interface Answer {
   headers: import('node:http').OutgoingHttpHeaders;
 }
 
+/** A body sent as it is with its own content type (a CSV file), where `call`'s `body` is sent as JSON. */
+export class RawBody {
+  constructor(
+    readonly text: string,
+    readonly contentType: string,
+  ) {}
+}
+
+/** A CSV file as a request body. */
+export const csvBody = (text: string) => new RawBody(text, 'text/csv');
+
 /** One HTTP request through Fastify's inject (no socket), JSON in and out. */
 export async function call(
   app: FastifyInstance,
@@ -91,6 +102,9 @@ export async function call(
   if (options.rawBody !== undefined) {
     payload = options.rawBody;
     headers['content-type'] ??= 'application/json';
+  } else if (options.body instanceof RawBody) {
+    payload = options.body.text;
+    headers['content-type'] = options.body.contentType;
   } else if (options.body !== undefined) {
     payload = JSON.stringify(options.body);
     headers['content-type'] = 'application/json';

@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { Presets, SingleBar } from 'cli-progress';
 import { pino } from 'pino';
 import { loadConfig } from '../config.js';
 import { sql } from 'drizzle-orm';
@@ -9,6 +11,7 @@ import { AppError } from '../lib/errors.js';
 import { findAccountByEmail } from '../modules/accounts/accounts.repo.js';
 import { createPool, grantRole } from '../modules/pools/pools.service.js';
 import { reconcileRoot } from '../modules/claims/claims.engine.js';
+import { importMembers } from '../modules/members/members.import.js';
 
 const USAGE = `usage: licensepool <command>
 
@@ -18,6 +21,11 @@ const USAGE = `usage: licensepool <command>
                                           create a vendor root and make an existing account its operator
   reconcile [--root ID] [--fix]           compare every usage counter with the live claims (all roots
                                           unless --root); --fix sets them right; exit 1 on drift left
+  members import FILE --pool ID [--atomic]
+                                          add the members a CSV file names (header: email, or serial and
+                                          type; FILE - reads standard input), pending, as addMember would;
+                                          prints each failed row by line and a summary; --atomic writes
+                                          nothing when any row is bad; exit 1 when any row failed
 
 Storage: DATABASE_URL for PostgreSQL, otherwise the embedded database in LICENSEPOOL_DATA_DIR (./data).`;
 
@@ -79,6 +87,8 @@ export async function main(argv: string[]): Promise<number> {
         });
         return left > 0 ? 1 : 0;
       }
+      case 'members':
+        return await membersCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -101,3 +111,71 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+async function readInput(file: string): Promise<string> {
+  if (file !== '-') return readFile(file, 'utf8');
+  let text = '';
+  for await (const chunk of process.stdin.setEncoding('utf8')) text += chunk;
+  return text;
+}
+
+/**
+ * Progress of a long import on standard error: a bar on a terminal; otherwise (a log, a pipe) a
+ * plain line at every tenth of the way, so the output stays readable.
+ */
+function progressReporter(): { update(p: { done: number; total: number }): void; stop(): void } {
+  if (process.stderr.isTTY) {
+    const bar = new SingleBar({ stream: process.stderr, format: 'importing [{bar}] {percentage}% | {value}/{total} rows | {eta}s left', hideCursor: true }, Presets.shades_classic);
+    let started = false;
+    return {
+      update({ done, total }) {
+        if (!started) bar.start(total, done);
+        else bar.update(done);
+        started = true;
+      },
+      stop: () => started && bar.stop(),
+    };
+  }
+  let shown = -1;
+  return {
+    update({ done, total }) {
+      const tenth = total === 0 ? 10 : Math.floor((done * 10) / total);
+      if (tenth === shown) return;
+      shown = tenth;
+      process.stderr.write(`importing: ${done} of ${total} rows\n`);
+    },
+    stop() {},
+  };
+}
+
+async function membersCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== 'import') throw new UsageError(sub ? `unknown members command: ${sub}` : 'members needs a command: import');
+  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { pool: { type: 'string' }, atomic: { type: 'boolean', default: false } } });
+  if (positionals.length !== 1 || !values.pool) throw new UsageError('members import needs one FILE and --pool ID');
+  let text: string;
+  try {
+    text = await readInput(positionals[0]!);
+  } catch (err) {
+    process.stderr.write(`cannot read ${positionals[0]}: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const progress = progressReporter();
+  const printFailures = (rows: readonly { line: number; status: string; code?: string; detail?: string }[]) => {
+    for (const r of rows) if (r.status === 'failed') process.stdout.write(`line ${r.line}\t${r.code}\t${r.detail}\n`);
+  };
+  try {
+    const result = await withDeps((deps) => importMembers(deps, SYSTEM_ACTOR, values.pool!, text, { atomic: values.atomic, onProgress: (p) => progress.update(p) }));
+    progress.stop();
+    printFailures(result.rows);
+    process.stdout.write(`${result.imported} imported, ${result.failed} failed, of ${result.rows.length} rows\n`);
+    return result.failed > 0 ? 1 : 0;
+  } catch (err) {
+    progress.stop();
+    if (!(err instanceof AppError && err.code === 'IMPORT_REJECTED')) throw err;
+    const rows = err.extras.rows as { line: number; status: string; code?: string; detail?: string }[];
+    printFailures(rows);
+    process.stdout.write(`0 imported, ${rows.length} failed: nothing was imported (--atomic)\n`);
+    return 1;
+  }
+}

@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../src/db/client.js';
 import { newId } from '../../src/lib/ids.js';
-import { backends, call, childPool, createTestApp, ok, PASSWORD, person, vendor, type Answer, type TestApp } from '../helpers.js';
+import { backends, call, childPool, createTestApp, csvBody, ok, PASSWORD, person, vendor, type Answer, type RawBody, type TestApp } from '../helpers.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -126,6 +126,21 @@ const BODY_ROUTES: BodyRow[] = [
     url: () => '/v1/tokens',
     valid: (w) => ({ name: 'ci', poolId: w.child, role: 'operator', expiresAt: '2027-01-01T00:00:00Z' }),
   },
+];
+
+/** Routes that take a file rather than JSON (text/csv only; their own checks below). */
+interface CsvRow {
+  method: 'POST';
+  route: string;
+  url: (w: World) => string;
+  /** A file the route accepts. */
+  valid: (w: World) => RawBody;
+  /** The largest body it takes. */
+  limit: number;
+}
+
+const CSV_ROUTES: CsvRow[] = [
+  { method: 'POST', route: '/v1/pools/{id}/members/import', url: (w) => `/v1/pools/${w.child}/members/import`, valid: () => csvBody('serial,type\nSN-IMPORT-1,WiDI\n'), limit: 5 * 1024 * 1024 },
 ];
 
 /** Path parameters: a real value of the right kind for each route prefix and parameter. */
@@ -356,7 +371,7 @@ for (const backend of backends()) {
       for (const [route, ops] of Object.entries(doc.paths)) {
         for (const [method, op] of Object.entries(ops)) if (op.requestBody) documented.push(`${method.toUpperCase()} ${route}`);
       }
-      assert.deepEqual([...new Set(BODY_ROUTES.map((r) => `${r.method} ${r.route}`))].sort(), documented.sort());
+      assert.deepEqual([...new Set([...BODY_ROUTES, ...CSV_ROUTES].map((r) => `${r.method} ${r.route}`))].sort(), documented.sort());
     });
 
     test('malformed JSON, an empty body and JSON that is no object: 400 MALFORMED_JSON or 422 at body', async (ctx) => {
@@ -500,7 +515,7 @@ for (const backend of backends()) {
           if (params.length === 0) continue;
           const actions: string[] = params.find((p) => p.name === 'action')?.schema.enum ?? [];
           const row = BODY_ROUTES.find((r) => r.route === route && r.method.toLowerCase() === method);
-          const body = row?.valid(w);
+          const body = row?.valid(w) ?? CSV_ROUTES.find((r) => r.route === route && r.method.toLowerCase() === method)?.valid(w);
           const m = method.toUpperCase() as Method;
           for (const param of params) {
             const query = requiredQuery(route);
@@ -535,11 +550,42 @@ for (const backend of backends()) {
       for (const route of keyed) {
         const actions: string[] = (operation('POST', route).parameters ?? []).find((p: any) => p.name === 'action')?.schema.enum ?? [];
         const url = route.replace(/\{(\w+)\}/g, (_m, name: string) => realParam(route, name, w, actions));
-        const body = BODY_ROUTES.find((r) => r.method === 'POST' && r.route === route)?.valid(w);
+        const body = BODY_ROUTES.find((r) => r.method === 'POST' && r.route === route)?.valid(w) ?? CSV_ROUTES.find((r) => r.route === route)?.valid(w);
         await ctx.test(`POST ${url}`, async () => {
           for (const key of ['', 'x'.repeat(256), 'two words', 'tab\there', 'clé']) {
             const res = await send('POST', url, { headers: { 'idempotency-key': key }, ...(body ? { body } : {}) });
             assertFieldError(res, 'headers.idempotency-key', `POST ${url} with the key ${JSON.stringify(key)}`);
+          }
+        });
+      }
+    });
+
+    test('files: broken CSV, no header, a NUL character, JSON or other types, too large, a bad query: 4xx naming what is wrong', async (ctx) => {
+      for (const row of CSV_ROUTES) {
+        const url = row.url(w);
+        await ctx.test(`${row.method} ${url}`, async () => {
+          for (const [what, text] of [
+            ['an empty file', ''],
+            ['no header', 'someone@licensepool.test\n'],
+            ['a quote never closed', 'serial,type\n"SN-1,WiDI\n'],
+            ['a NUL character', 'serial,type\nSN-\u0000,WiDI\n'],
+            ['a header of unknown columns', 'colour,size\nred,9\n'],
+          ] as const) {
+            assertFieldError(await send(row.method, url, { body: csvBody(text) }), 'body', what);
+          }
+          const big = await send(row.method, url, { body: csvBody(`serial,type\n${'x'.repeat(row.limit)}\n`) });
+          assertProblem(big, 'over the limit');
+          assert.equal(big.status, 413);
+          assert.equal(big.body.code, 'PAYLOAD_TOO_LARGE');
+          for (const [type, raw] of [['application/json', '{"email": "someone@licensepool.test"}'], ['application/json', '"serial,type"'], ['text/plain', 'serial,type\nSN-1,WiDI\n'], ['application/x-www-form-urlencoded', 'a=1']] as const) {
+            const res = await send(row.method, url, { rawBody: raw, headers: { 'content-type': type } });
+            assertProblem(res, type);
+            assert.equal(res.status, 415, `${type}: ${JSON.stringify(res.body)}`);
+            assert.equal(res.body.code, 'UNSUPPORTED_MEDIA_TYPE');
+          }
+          for (const qs of ['atomic=yes', 'atomic=1', 'atomic=true&atomic=false', 'unexpected=1']) {
+            const res = await send(row.method, `${url}?${qs}`, { body: row.valid(w) });
+            assertFieldError(res, /^querystring\./, qs);
           }
         });
       }
@@ -554,6 +600,11 @@ for (const backend of backends()) {
       for (const row of BODY_ROUTES) {
         const res = await send(row.method, row.url(w), { body: row.valid(w), public: row.public });
         assert.ok(res.status >= 200 && res.status < 300, `${row.method} ${row.url(w)} → ${res.status} ${JSON.stringify(res.body)}`);
+      }
+      for (const row of CSV_ROUTES) {
+        const res = await send(row.method, row.url(w), { body: row.valid(w) });
+        assert.equal(res.status, 200, `${row.method} ${row.url(w)} → ${res.status} ${JSON.stringify(res.body)}`);
+        assert.equal(res.body.failed, 0, JSON.stringify(res.body));
       }
     });
   });

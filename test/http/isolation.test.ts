@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { newId } from '../../src/lib/ids.js';
-import { backends, call, childPool, createTestApp, ok, PASSWORD, person, vendor, type Answer, type TestApp } from '../helpers.js';
+import { backends, call, childPool, createTestApp, csvBody, ok, PASSWORD, person, vendor, type Answer, type TestApp } from '../helpers.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 interface Person {
@@ -154,6 +154,7 @@ const TABLE: Row[] = [
   { method: 'POST', route: '/v1/pools/{id}/members', url: (a) => `/v1/pools/${a.child}/members`, body: (_a, me) => ({ email: me.email }), ...denied },
   { method: 'POST', route: '/v1/pools/{id}/members', url: (a) => `/v1/pools/${a.child}/members`, body: () => ({ device: { serial: 'INTRUDER-1', type: 'WiDI' } }), ...denied },
   { method: 'GET', route: '/v1/pools/{id}/members', url: (a) => `/v1/pools/${a.child}/members`, ...denied },
+  { method: 'POST', route: '/v1/pools/{id}/members/import', url: (a) => `/v1/pools/${a.child}/members/import`, body: (_a, me) => csvBody(`email,serial,type\n${me.email},,\n,INTRUDER-2,WiDI\n`), ...denied },
   {
     method: 'GET',
     route: '/v1/members/{id}',

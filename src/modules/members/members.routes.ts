@@ -1,12 +1,14 @@
 import { z } from 'zod';
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { actorOf } from '../../http/auth.js';
-import { ERROR_RESPONSES, IdParams, Page, toPage } from '../../http/schemas.js';
+import { ERROR_RESPONSES, IdParams, Page, Problem, toPage } from '../../http/schemas.js';
 import type { Deps } from '../../lib/context.js';
 import { AddMemberBody, ListMembersQuery, Member, MemberActionParams, MemberEntitlements, presentEntitlements, presentMember } from './members.schemas.js';
 import { addMember, decideMember, getEntitlements, getMember, listMembers, removeMember } from './members.service.js';
 import { Device, ListDevicesQuery, presentDevice, RegisterDeviceBody, ReportDeviceBody } from './devices.schemas.js';
 import { listDevices, registerDevice, reportDevice } from './devices.service.js';
+import { IMPORT_BODY_LIMIT, ImportMembersBody, ImportMembersQuery, ImportMembersResult } from './members-import.schemas.js';
+import { importMembers } from './members.import.js';
 
 export const memberRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
   const tags = ['members'];
@@ -66,4 +68,23 @@ export const memberRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, {
       response: { 200: Device, ...ERROR_RESPONSES },
     },
   }, async (request) => presentDevice(await reportDevice(deps, actorOf(request), request.params.id, request.body)));
+
+  // Bulk import takes a CSV file. Its own scope, so that only this route reads text/csv (and
+  // only text/csv: anything else answers 415) and takes a body larger than 1 MiB.
+  await app.register(async (csv) => {
+    csv.removeAllContentTypeParsers();
+    csv.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: IMPORT_BODY_LIMIT }, (_request, body, done) => done(null, body));
+    csv.withTypeProvider<ZodTypeProvider>().post('/v1/pools/:id/members/import', {
+      bodyLimit: IMPORT_BODY_LIMIT,
+      schema: {
+        tags,
+        summary: 'Import members from a CSV file (people by e-mail, devices by serial and type): a result per line; all or nothing with ?atomic=true',
+        consumes: ['text/csv'],
+        params: IdParams,
+        querystring: ImportMembersQuery,
+        body: ImportMembersBody,
+        response: { 200: ImportMembersResult, ...ERROR_RESPONSES, 413: Problem, 415: Problem },
+      },
+    }, async (request) => importMembers(deps, actorOf(request), request.params.id, request.body, { atomic: request.query.atomic === 'true' }));
+  });
 };

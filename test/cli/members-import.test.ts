@@ -1,0 +1,177 @@
+/**
+ * `licensepool members import FILE --pool ID [--atomic]` as a person runs it: the real command
+ * in a child process, on an embedded database directory or a scratch PostgreSQL database that
+ * the test prepares through the API first and reads back afterwards.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import { sql } from 'drizzle-orm';
+import { buildApp } from '../../src/app.js';
+import { openDatabase, rowsOf, type Database } from '../../src/db/client.js';
+import { ManualClock, systemClock } from '../../src/lib/clock.js';
+import type { Deps } from '../../src/lib/context.js';
+import { ensureFirstSuperuser } from '../../src/modules/accounts/accounts.service.js';
+import { createScratchDatabase } from '../concurrency/fleet.js';
+import { backends, childPool, ok, person, SUPERUSER, vendor, type Backend, type TestApp } from '../helpers.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'licensepool.js');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the `licensepool` command with the database settings in `env` (and `input` on standard input). */
+function licensepool(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const { DATABASE_URL: _url, LICENSEPOOL_DATA_DIR: _dir, ...inherited } = process.env;
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...inherited, LOG_LEVEL: 'silent', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** Where the command finds its database, and how the test opens the same one. */
+async function storageFor(backend: Backend): Promise<{ env: Record<string, string>; open(): Promise<Database>; dispose(): Promise<void> }> {
+  if (backend === 'pglite') {
+    const dir = await mkdtemp(join(tmpdir(), 'lp-cli-'));
+    return {
+      env: { LICENSEPOOL_DATA_DIR: dir },
+      open: () => openDatabase({ driver: 'pglite', dataDir: dir }),
+      dispose: () => rm(dir, { recursive: true, force: true }),
+    };
+  }
+  const scratch = await createScratchDatabase(process.env.TEST_DATABASE_URL!, 'lp_cli');
+  return { env: { DATABASE_URL: scratch.url }, open: () => openDatabase({ driver: 'postgres', url: scratch.url, poolSize: 2 }), dispose: scratch.drop };
+}
+
+/** The app on that database, for setting things up through the API as a person would. */
+async function appOn(database: Database): Promise<TestApp> {
+  await database.migrate();
+  const deps: Deps = { db: database.db, clock: systemClock, log: pino({ level: 'silent' }) };
+  await ensureFirstSuperuser(deps, SUPERUSER.email, SUPERUSER.password);
+  const app = await buildApp({ deps });
+  const login = await ok(app, 'POST', '/v1/auth/login', { body: SUPERUSER });
+  const superuser = (await ok(app, 'POST', '/v1/tokens', { token: login.token, body: { name: 'cli test' } })).token;
+  return { app, deps, clock: new ManualClock(), database, superuser, close: async () => void (await app.close()) };
+}
+
+for (const backend of backends()) {
+  describe(`licensepool members import (${backend})`, () => {
+    let storage: Awaited<ReturnType<typeof storageFor>>;
+    let work: string;
+    let pool: string;
+
+    /** Reads the database the command wrote, with the command not running. */
+    async function query<T>(q: ReturnType<typeof sql>): Promise<T[]> {
+      const database = await storage.open();
+      try {
+        return await rowsOf<T>(database.db, q);
+      } finally {
+        await database.close();
+      }
+    }
+    const membersOf = async (poolId: string) => Number((await query<{ n: number }>(sql`SELECT count(*)::int AS n FROM members WHERE pool_id = ${poolId}`))[0]!.n);
+
+    before(async () => {
+      storage = await storageFor(backend);
+      work = await mkdtemp(join(tmpdir(), 'lp-cli-files-'));
+      const database = await storage.open();
+      const t = await appOn(database);
+      try {
+        const v = await vendor(t, { name: 'Door Systems' });
+        pool = await childPool(t, v.operator.token, v.root, { name: 'Block 7' });
+        await person(t, 'ada@block7.test');
+        await t.deps.db.execute(sql`
+          INSERT INTO accounts (id, email, name, password_hash)
+          SELECT 'acc_cli' || lpad(i::text, 5, '0'), 'resident' || i || '@block7.test', 'Resident ' || i, 'not-a-hash'
+          FROM generate_series(1, 700) AS i`);
+        const stolen = await ok(t.app, 'POST', `/v1/pools/${v.root}/devices`, { token: v.operator.token, body: { serial: 'SN-STOLEN', type: 'WiDI' } });
+        await ok(t.app, 'POST', `/v1/devices/${stolen.id}/report`, { token: v.operator.token, body: { status: 'stolen' } });
+      } finally {
+        await t.close();
+        await database.close();
+      }
+    });
+    after(async () => {
+      await storage.dispose();
+      await rm(work, { recursive: true, force: true });
+    });
+
+    test('imports a 1,200-row file: progress on stderr, each failed row by line on stdout, a summary, exit 1', async () => {
+      const lines = ['email,serial,type', 'ada@block7.test,,'];
+      for (let i = 1; i <= 700; i++) lines.push(`resident${i}@block7.test,,`);
+      for (let i = 1; i <= 493; i++) lines.push(`,SN-${String(i).padStart(4, '0')},WiDI`);
+      lines.splice(100, 0, 'ghost@block7.test,,'); // line 101
+      lines.splice(500, 0, ',SN-STOLEN,WiDI'); // line 501
+      lines.splice(900, 0, 'resident5@block7.test,,'); // line 901: a duplicate of line 7
+      lines.splice(1000, 0, 'not-an-email,,'); // line 1001
+      const file = join(work, 'residents.csv');
+      await writeFile(file, `${lines.join('\n')}\n`);
+
+      const run = await licensepool(['members', 'import', file, '--pool', pool], storage.env);
+      assert.equal(run.code, 1, run.stderr);
+      assert.deepEqual(
+        run.stdout.trim().split('\n').map((l) => l.split('\t').slice(0, 2).join(' ')),
+        ['line 101 ACCOUNT_NOT_FOUND', 'line 501 DEVICE_BLOCKED', 'line 901 DUPLICATE_ROW', 'line 1001 VALIDATION_FAILED', '1194 imported, 4 failed, of 1198 rows'],
+      );
+      assert.match(run.stdout, /line 101\tACCOUNT_NOT_FOUND\tno account has the e-mail ghost@block7\.test/);
+      assert.match(run.stdout, /line 901\tDUPLICATE_ROW\tline 7 names the same person/);
+      assert.match(run.stderr, /importing: \d+ of 1198 rows/);
+      assert.match(run.stderr, /importing: 1198 of 1198 rows/);
+      assert.equal(await membersOf(pool), 1194);
+      const [events] = await query<{ n: number; actors: string[] }>(
+        sql`SELECT count(*)::int AS n, array_agg(DISTINCT actor_id) AS actors FROM audit_events WHERE pool_id = ${pool} AND action = 'member.added'`,
+      );
+      assert.deepEqual([events!.n, events!.actors], [1194, ['system']]);
+    });
+
+    test('--atomic: one bad row and nothing is written; a clean file goes in whole, read from standard input', async () => {
+      const file = join(work, 'atomic.csv');
+      await writeFile(file, 'serial,type\nSN-A1,WiDI\nSN-STOLEN,WiDI\nSN-A2,WiDI\n');
+      const refused = await licensepool(['members', 'import', file, '--pool', pool, '--atomic'], storage.env);
+      assert.equal(refused.code, 1);
+      assert.deepEqual(refused.stdout.trim().split('\n'), ['line 3\tDEVICE_BLOCKED\tthe device SN-STOLEN is reported stolen', '0 imported, 1 failed: nothing was imported (--atomic)']);
+      assert.equal(await membersOf(pool), 1194);
+      assert.deepEqual(await query(sql`SELECT serial FROM devices WHERE serial IN ('SN-A1', 'SN-A2')`), [], 'no device registered either');
+
+      const accepted = await licensepool(['members', 'import', '-', '--pool', pool, '--atomic'], storage.env, 'serial,type\nSN-A1,WiDI\nSN-A2,WiDI\n');
+      assert.equal(accepted.code, 0, accepted.stderr);
+      assert.equal(accepted.stdout, '2 imported, 0 failed, of 2 rows\n');
+      assert.equal(await membersOf(pool), 1196);
+    });
+
+    test('mistakes in the command: usage (exit 2), an unknown pool, a missing file, a file without a header (exit 1)', async () => {
+      const usage = await licensepool(['members', 'import', join(work, 'residents.csv')], storage.env);
+      assert.equal(usage.code, 2);
+      assert.match(usage.stderr, /members import needs one FILE and --pool ID/);
+      assert.match(usage.stderr, /members import FILE --pool ID/, 'the usage lists the command');
+
+      const unknown = await licensepool(['members', 'import', join(work, 'residents.csv'), '--pool', 'pool_01h455vb4pex5vsknk084sn02q'], storage.env);
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /^NOT_FOUND: pool not found/);
+
+      const missing = await licensepool(['members', 'import', join(work, 'nothing-here.csv'), '--pool', pool], storage.env);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /cannot read .*nothing-here\.csv/);
+
+      const headless = await licensepool(['members', 'import', '-', '--pool', pool], storage.env, 'ada@block7.test\n');
+      assert.equal(headless.code, 1);
+      assert.match(headless.stderr, /^VALIDATION_FAILED: body: the first line must be a header/);
+      assert.equal(await membersOf(pool), 1196);
+    });
+  });
+}
