@@ -17,6 +17,7 @@ import { auditRoutes } from './modules/audit/audit.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { catalogRoutes } from './modules/catalog/catalog.routes.js';
 import { claimRoutes, reconcileRoutes } from './modules/claims/claims.routes.js';
+import { licenseDetailRoutes } from './modules/licenses/licenses-detail.routes.js';
 import { licenseRoutes } from './modules/licenses/licenses.routes.js';
 import { memberRoutes } from './modules/members/members.routes.js';
 import { poolRoutes } from './modules/pools/pools.routes.js';
@@ -95,7 +96,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, stateRoutes, memberRoutes, auditRoutes, accessRuleRoutes, reconcileRoutes, signingRoutes, applicationRoutes, syncRoutes];
+  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, licenseDetailRoutes, stateRoutes, memberRoutes, auditRoutes, accessRuleRoutes, reconcileRoutes, signingRoutes, applicationRoutes, syncRoutes];
   for (const plugin of modules) await app.register(plugin, { deps });
   await app.register(claimRoutes, { deps, maxBatch: options.claimBatchMax });
   await app.register(ticketRoutes, { deps, eventsPollMs: options.ticketEventsPollMs });

@@ -1,7 +1,10 @@
+import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { Presets, SingleBar } from 'cli-progress';
 import { pino } from 'pino';
+import type { z } from 'zod';
 import { loadConfig } from '../config.js';
 import { sql } from 'drizzle-orm';
 import { openDatabase, rowsOf } from '../db/client.js';
@@ -12,6 +15,9 @@ import { findAccountByEmail } from '../modules/accounts/accounts.repo.js';
 import { createPool, grantRole } from '../modules/pools/pools.service.js';
 import { reconcileRoot } from '../modules/claims/claims.engine.js';
 import { importMembers } from '../modules/members/members.import.js';
+import { exportLicensesCsv, listLicensesPage } from '../modules/licenses/licenses.list.js';
+import { CreateLicenseBody, ExportLicensesQuery, ListLicensesQuery, presentLicense } from '../modules/licenses/licenses.schemas.js';
+import { createLicense } from '../modules/licenses/licenses.service.js';
 
 const USAGE = `usage: licensepool <command>
 
@@ -26,6 +32,16 @@ const USAGE = `usage: licensepool <command>
                                           type; FILE - reads standard input), pending, as addMember would;
                                           prints each failed row by line and a summary; --atomic writes
                                           nothing when any row is bad; exit 1 when any row failed
+  licenses create --root ID [--name N] [--limits seats=5,rooms=20] [--features a,b]
+                  [--term-months N] [--valid-until ISO] [--billing monthly|annual --contract-years 1-5]
+                  [--start-rule on_activation|on_connections [--threshold N]]
+                  [--pool ID] [--partner P] [--distributor D] [--access-points N] [--rooms N] [--modules a,b]
+                  [--json]                make a license by request (pending_provision) and print its key
+  licenses list [filters] [--limit N] [--cursor C] [--json]
+                                          one page of licenses (filters: --status a,b --pool ID --subtree ID
+                                          --ends-after ISO --ends-before ISO --q TEXT --sort id|createdAt|
+                                          -createdAt|validUntil|-validUntil); --json prints the API's page
+  licenses export [filters] [--out FILE]  every license the filters select, as CSV (stdout unless --out)
 
 Storage: DATABASE_URL for PostgreSQL, otherwise the embedded database in LICENSEPOOL_DATA_DIR (./data).`;
 
@@ -89,6 +105,8 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'members':
         return await membersCommand(rest);
+      case 'licenses':
+        return await licensesCommand(rest);
       case undefined:
       case 'help':
       case '--help':
@@ -177,5 +195,133 @@ async function membersCommand(args: string[]): Promise<number> {
     printFailures(rows);
     process.stdout.write(`0 imported, ${rows.length} failed: nothing was imported (--atomic)\n`);
     return 1;
+  }
+}
+
+const LIST_OPTIONS = {
+  status: { type: 'string' },
+  pool: { type: 'string' },
+  subtree: { type: 'string' },
+  'ends-after': { type: 'string' },
+  'ends-before': { type: 'string' },
+  q: { type: 'string' },
+  sort: { type: 'string' },
+} as const;
+
+/** The CLI's flags as the API's query fields (checked by the route's own schema). */
+function listFields(values: Record<string, string | boolean | undefined>) {
+  const raw = {
+    status: values.status,
+    poolId: values.pool,
+    subtree: values.subtree,
+    endsAfter: values['ends-after'],
+    endsBefore: values['ends-before'],
+    q: values.q,
+    sort: values.sort,
+    limit: values.limit,
+    cursor: values.cursor,
+  };
+  return Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined));
+}
+
+function parseOrUsage<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('\n'));
+  return parsed.data;
+}
+
+/** `seats=5,rooms=20,sip=unlimited` → { seats: 5, rooms: 20, sip: null }. */
+function parseLimits(text: string | undefined): Record<string, number | null> | undefined {
+  if (text === undefined) return undefined;
+  return Object.fromEntries(
+    text.split(',').filter(Boolean).map((pair) => {
+      const [key, value] = pair.split('=');
+      if (!key || value === undefined) throw new UsageError(`--limits takes meter=count pairs, not ${pair}`);
+      return [key.trim(), value.trim() === 'unlimited' ? null : Number(value)];
+    }),
+  );
+}
+
+const list = (text: string | undefined) => (text === undefined ? undefined : text.split(',').map((s) => s.trim()).filter(Boolean));
+const integer = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+
+async function licensesCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'create': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          root: { type: 'string' },
+          name: { type: 'string' },
+          limits: { type: 'string' },
+          features: { type: 'string' },
+          'term-months': { type: 'string' },
+          'valid-until': { type: 'string' },
+          billing: { type: 'string' },
+          'contract-years': { type: 'string' },
+          'start-rule': { type: 'string' },
+          threshold: { type: 'string' },
+          pool: { type: 'string' },
+          partner: { type: 'string' },
+          distributor: { type: 'string' },
+          'access-points': { type: 'string' },
+          rooms: { type: 'string' },
+          modules: { type: 'string' },
+          json: { type: 'boolean', default: false },
+        },
+      });
+      if (!values.root) throw new UsageError('licenses create needs --root');
+      const request = {
+        poolId: values.pool,
+        partner: values.partner,
+        distributor: values.distributor,
+        accessPoints: integer(values['access-points']),
+        rooms: integer(values.rooms),
+        modules: list(values.modules),
+      };
+      const body = parseOrUsage(CreateLicenseBody, {
+        rootId: values.root,
+        name: values.name,
+        limits: parseLimits(values.limits),
+        features: list(values.features),
+        termMonths: integer(values['term-months']),
+        validUntil: values['valid-until'],
+        startRule: values['start-rule'] ? { type: values['start-rule'], threshold: integer(values.threshold) } : undefined,
+        billing: values.billing || values['contract-years'] ? { interval: values.billing, contractYears: integer(values['contract-years']) } : undefined,
+        request: Object.values(request).some((v) => v !== undefined) ? request : undefined,
+      });
+      const license = await withDeps(async (deps) => presentLicense(await createLicense(deps, SYSTEM_ACTOR, body), deps.clock.now()));
+      process.stdout.write(values.json ? `${JSON.stringify(license)}\n` : `${license.key}\t${license.id}\t${license.status}\n`);
+      return 0;
+    }
+    case 'list': {
+      const { values } = parseArgs({ args: rest, options: { ...LIST_OPTIONS, limit: { type: 'string' }, cursor: { type: 'string' }, json: { type: 'boolean', default: false } } });
+      const query = parseOrUsage(ListLicensesQuery, listFields(values));
+      const page = await withDeps(async (deps) => {
+        const { rows, nextCursor } = await listLicensesPage(deps, SYSTEM_ACTOR, query);
+        return { data: rows.map((l) => presentLicense(l, deps.clock.now())), nextCursor };
+      });
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify(page)}\n`);
+        return 0;
+      }
+      for (const l of page.data) {
+        process.stdout.write(`${[l.id, l.key ?? '-', l.status, l.poolId ?? '-', l.validUntil ?? '-', l.name ?? ''].join('\t')}\n`);
+      }
+      if (page.nextCursor) process.stderr.write(`more: --cursor ${page.nextCursor}\n`);
+      return 0;
+    }
+    case 'export': {
+      const { values } = parseArgs({ args: rest, options: { ...LIST_OPTIONS, out: { type: 'string' } } });
+      const query = parseOrUsage(ExportLicensesQuery, listFields(values));
+      await withDeps(async (deps) => {
+        const csv = await exportLicensesCsv(deps, SYSTEM_ACTOR, query);
+        await pipeline(csv, values.out ? createWriteStream(values.out) : process.stdout);
+      });
+      return 0;
+    }
+    default:
+      throw new UsageError(sub ? `unknown licenses command: ${sub}` : 'licenses needs create, list or export');
   }
 }

@@ -95,6 +95,8 @@ export const pools = pgTable(
     index('pools_parent_idx').on(t.parentId, t.id),
     index('pools_root_idx').on(t.rootId, t.id),
     index('pools_path_gin').using('gin', t.path),
+    /** License lists find licenses by their pool's name (pg_trgm). */
+    index('pools_name_trgm').using('gin', t.name.op('gin_trgm_ops')),
     check('pools_root_has_no_parent', sql`(${t.parentId} IS NULL) = (${t.id} = ${t.rootId})`),
   ],
 );
@@ -163,6 +165,18 @@ export const LICENSE_STATUSES = [
 ] as const;
 export type LicenseStatus = (typeof LICENSE_STATUSES)[number];
 
+export const START_RULES = ['on_activation', 'on_connections'] as const;
+export const BILLING_INTERVALS = ['monthly', 'annual'] as const;
+
+export interface LicenseRequest {
+  poolId?: string | null;
+  partner?: string | null;
+  distributor?: string | null;
+  accessPoints?: number | null;
+  rooms?: number | null;
+  modules?: string[];
+}
+
 export const licenses = pgTable(
   'licenses',
   {
@@ -178,12 +192,41 @@ export const licenses = pgTable(
     features: text('features').array().notNull(),
     validFrom: ts('valid_from'),
     validUntil: ts('valid_until'),
+    /** L3: the activation key of a license made by request (`POST /v1/licenses`); null for one placed straight on a pool. */
+    key: text('key'),
+    /** L1: the contract term, counted from the start (null: dated by validUntil alone). */
+    termMonths: integer('term_months'),
+    startRule: text('start_rule', { enum: START_RULES }).notNull().default('on_activation'),
+    /** `on_connections`: how many distinct devices must connect before time runs [003]. */
+    connectionThreshold: integer('connection_threshold'),
+    billingInterval: text('billing_interval', { enum: BILLING_INTERVALS }),
+    contractYears: integer('contract_years'),
+    /** L1 request data [003]: the pool it is meant for, partner, distributor, APs or rooms, modules asked for. */
+    request: jsonb('request').$type<LicenseRequest>(),
+    activatedAt: ts('activated_at'),
+    activatedBy: text('activated_by').references(() => accounts.id),
     createdAt: createdAt(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [
+    uniqueIndex('licenses_key_key').on(t.key),
     index('licenses_pool_idx').on(t.poolId, t.status),
     index('licenses_root_idx').on(t.rootId, t.id),
+    // Lists (L9), see licenses-list.repo.ts, which must use these very expressions: the sorts,
+    // keyset-paged per root ("no end" sorts last, as infinity), and per root and stored status;
+    // the text search's trigram indexes (pg_trgm, migration 0009) on a key fragment typed
+    // without dashes, the name, the partner.
+    index('licenses_root_until_idx').on(t.rootId, sql`coalesce("valid_until", 'infinity'::timestamptz)`, t.id),
+    index('licenses_root_created_idx').on(t.rootId, t.createdAt, t.id),
+    index('licenses_root_status_idx').on(t.rootId, t.status, t.id),
+    index('licenses_root_status_until_idx').on(t.rootId, t.status, sql`coalesce("valid_until", 'infinity'::timestamptz)`, t.id),
+    index('licenses_root_status_created_idx').on(t.rootId, t.status, t.createdAt, t.id),
+    index('licenses_running_until_idx').on(
+      sql`(CASE WHEN "status" IN ('pending_provision', 'pending_start', 'in_use', 'access_denied') THEN "valid_until" END)`,
+    ),
+    index('licenses_key_trgm').using('gin', sql`replace("key", '-', '') gin_trgm_ops`),
+    index('licenses_name_trgm').using('gin', t.name.op('gin_trgm_ops')),
+    index('licenses_partner_trgm').using('gin', sql`("request" ->> 'partner') gin_trgm_ops`),
     check('licenses_validity_order', sql`${t.validUntil} IS NULL OR ${t.validFrom} IS NULL OR ${t.validUntil} > ${t.validFrom}`),
   ],
 );
@@ -497,4 +540,20 @@ export const packages = pgTable(
     uniqueIndex('packages_root_name_version_type_key').on(t.rootId, t.name, t.version, t.deviceType),
     check('packages_feature_xor_meter', sql`(${t.featureKey} IS NULL) <> (${t.meterKey} IS NULL)`),
   ],
+);
+
+/**
+ * L5: the distinct devices that connected to a pool while a license of it waited for its start
+ * (`on_connections`); one row per license and serial, so a repeated device counts once.
+ */
+export const licenseConnections = pgTable(
+  'license_connections',
+  {
+    licenseId: text('license_id')
+      .notNull()
+      .references(() => licenses.id),
+    serial: text('serial').notNull(),
+    connectedAt: ts('connected_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.licenseId, t.serial] })],
 );

@@ -11,6 +11,7 @@ export type ClaimKind = 'lease' | 'borrow' | 'assignment' | 'hold';
 export type RefusalReason =
   | { code: 'POOL_NOT_ACTIVE'; poolId: string; status: string }
   | { code: 'POOL_EXPIRED'; poolId: string; validUntil: string }
+  | { code: 'LICENSE_ACCESS_DENIED'; poolId: string; licenseId: string }
   | { code: 'MEMBER_NOT_FOUND'; memberId: string }
   | { code: 'MEMBER_NOT_VERIFIED'; memberId: string; status: string }
   | { code: 'DEVICE_BLOCKED'; memberId: string; deviceStatus: string }
@@ -104,7 +105,7 @@ export function decideClaim(
   grants: ReadonlyMap<string, OwnGrant> = grantsOf(ctx),
 ): Decision {
   const reasons: RefusalReason[] = [];
-  for (const r of notServingReasons(ctx.path, ctx.now)) reasons.push(r);
+  for (const r of notServingReasons(ctx.path, ctx.now, ctx.licenses)) reasons.push(r);
   reasons.push(...subjectReasons(subject));
   const self = ctx.path[ctx.path.length - 1]!;
   if (request.kind === 'borrow') {

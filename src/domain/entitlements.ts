@@ -10,7 +10,7 @@ import { subjectReasons, type RefusalReason } from './claims.js';
 import { computeQuotaState, drawClosure, earliest, minLimit, type Limit, type MeterDef, type QuotaLicense, type QuotaPool } from './quota.js';
 
 /** Why a member is served nothing now: the claim refusals that do not depend on what is asked for, same codes and fields. */
-export type NotServedReason = Extract<RefusalReason, { code: 'POOL_NOT_ACTIVE' | 'POOL_EXPIRED' | 'MEMBER_NOT_VERIFIED' | 'DEVICE_BLOCKED' | 'ACCESS_RULE' }>;
+export type NotServedReason = Extract<RefusalReason, { code: 'POOL_NOT_ACTIVE' | 'POOL_EXPIRED' | 'LICENSE_ACCESS_DENIED' | 'MEMBER_NOT_VERIFIED' | 'DEVICE_BLOCKED' | 'ACCESS_RULE' }>;
 
 export interface FeatureEntitlement {
   key: string;

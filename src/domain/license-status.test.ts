@@ -11,7 +11,6 @@ import {
   type LicenseLifecycle,
   type Transition,
 } from './license-status.js';
-import { nextLicenseStatus, type LicenseAction } from './status.js';
 
 const d = (iso: string) => new Date(iso);
 // The 31st on purpose: a 12-month term started now ends on 31 March next year.
@@ -273,18 +272,4 @@ describe('start and end', () => {
     const license: LicenseLifecycle = { status: 'pending_provision', validFrom: d('2025-01-01T00:00:00Z'), validUntil: null, termMonths: 12 };
     assertOutcome(transition(license, { type: 'activate' }, NOW), { to: 'in_use', ...started }, license);
   });
-});
-
-describe('a superset of the machine of licenses placed on pools (src/domain/status.ts)', () => {
-  // Same answers wherever both apply, so licenses.service can switch over without a behaviour change.
-  for (const status of LICENSE_STATUSES) {
-    for (const action of ['suspend', 'resume', 'finalize'] as LicenseAction[]) {
-      test(`${action} from ${status}`, () => {
-        const t = transition(STATES[status], { type: action }, NOW);
-        const old = nextLicenseStatus(status, action);
-        assert.deepEqual(t.ok ? t.status : null, old);
-        if (!t.ok) assert.equal(t.reason, 'INVALID_TRANSITION');
-      });
-    }
-  }
 });

@@ -7,11 +7,10 @@ import {
   computeQuotaState,
   drawClosure,
   findDrawCycle,
-  isInEffect,
-  licenseStatusAt,
   type QuotaLicense,
   type QuotaPool,
 } from './quota.js';
+import { effectiveStatus, isInEffect } from './license-status.js';
 
 const NOW = new Date('2026-06-01T00:00:00Z');
 const day = (n: number) => new Date(NOW.getTime() + n * 86_400_000);
@@ -41,7 +40,7 @@ const noUsage = new Map<string, Map<string, number>>();
 describe('license status and effect', () => {
   test('a running license past its end reads as expired and is not in effect', () => {
     const l = license('p', {}, [], { validUntil: NOW });
-    assert.equal(licenseStatusAt(l, NOW), 'expired');
+    assert.equal(effectiveStatus(l, NOW), 'expired');
     assert.equal(isInEffect(l, NOW), false);
     assert.equal(isInEffect(l, day(-1)), true);
   });
@@ -261,8 +260,30 @@ describe('properties of the tree arithmetic', () => {
         const b = build(without);
         const stateOf = (x: ReturnType<typeof build>) =>
           computeQuotaState({ ...x, meters, features: FEATURES, now: NOW });
-        const strip = (s: ReturnType<typeof stateOf>) => ({ ...s, meters: s.meters.map(({ until: _, ...m }) => m), features: s.features.map(({ until: _, ...f }) => f) });
+        // License ids differ between the two builds; the reasons must name the same pools.
+        const strip = (s: ReturnType<typeof stateOf>) => ({
+          ...s,
+          notServing: s.notServing.map((r) => ({ ...r, licenseId: undefined })),
+          meters: s.meters.map(({ until: _, ...m }) => m),
+          features: s.features.map(({ until: _, ...f }) => f),
+        });
         assert.deepEqual(strip(stateOf(a)), strip(stateOf(b)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('a license in access_denied on the path stops the service, naming its pool and license, until its end', () => {
+    fc.assert(
+      fc.property(arbTree, (tree) => {
+        const { path, licenses, usage } = build(tree);
+        const state = computeQuotaState({ path, licenses, meters, features: FEATURES, usage, now: NOW });
+        const denied = licenses.filter((l) => l.status === 'access_denied' && (l.validUntil === null || l.validUntil > NOW));
+        assert.deepEqual(
+          state.notServing.filter((r) => r.code === 'LICENSE_ACCESS_DENIED'),
+          path.flatMap((p) => denied.filter((l) => l.poolId === p.id).map((l) => ({ code: 'LICENSE_ACCESS_DENIED', poolId: p.id, licenseId: l.id }))),
+        );
+        if (denied.length > 0) assert.equal(state.serving, false);
       }),
       { numRuns: 300 },
     );

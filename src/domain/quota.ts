@@ -6,6 +6,7 @@
  * A count is a `Limit`: a number, or `null` for "no bound of its own".
  */
 import type { LicenseStatus, PoolStatus } from '../db/schema.js';
+import { effectiveStatus, isInEffect } from './license-status.js';
 
 export type Limit = number | null;
 
@@ -34,19 +35,6 @@ export interface MeterDef {
   key: string;
   /** Keys of the meters one unit of this meter also takes, direct draws only. */
   draws: readonly string[];
-}
-
-/** Status of a license as the clock sees it: a running license past its end has expired. */
-export function licenseStatusAt(license: Pick<QuotaLicense, 'status' | 'validUntil'>, now: Date): LicenseStatus {
-  if (license.status === 'in_use' && license.validUntil !== null && license.validUntil <= now) return 'expired';
-  return license.status;
-}
-
-/** L6: in effect when running and `now` lies inside its validity. */
-export function isInEffect(license: QuotaLicense, now: Date): boolean {
-  return (
-    licenseStatusAt(license, now) === 'in_use' && (license.validFrom === null || license.validFrom <= now)
-  );
 }
 
 /** Smaller of two limits, where null is "unbounded". */
@@ -181,15 +169,25 @@ export function ownGrant(pool: QuotaPool, licenses: readonly QuotaLicense[], now
 
 export type NotServingReason =
   | { code: 'POOL_NOT_ACTIVE'; poolId: string; status: PoolStatus }
-  | { code: 'POOL_EXPIRED'; poolId: string; validUntil: string };
+  | { code: 'POOL_EXPIRED'; poolId: string; validUntil: string }
+  | { code: 'LICENSE_ACCESS_DENIED'; poolId: string; licenseId: string };
 
-/** P2: why the pool at the end of `path` serves nothing (empty when it serves). */
-export function notServingReasons(path: readonly QuotaPool[], now: Date): NotServingReason[] {
+/**
+ * P2: why the pool at the end of `path` serves nothing (empty when it serves). A license of a
+ * pool on the path in `access_denied` (L2: the vendor cut the service off, usually for a
+ * contractual cause [003]) stops the service below it, whatever other licenses give.
+ */
+export function notServingReasons(path: readonly QuotaPool[], now: Date, licenses: readonly QuotaLicense[]): NotServingReason[] {
   const reasons: NotServingReason[] = [];
   for (const pool of path) {
     if (pool.status !== 'active') reasons.push({ code: 'POOL_NOT_ACTIVE', poolId: pool.id, status: pool.status });
     if (pool.validUntil !== null && pool.validUntil <= now) {
       reasons.push({ code: 'POOL_EXPIRED', poolId: pool.id, validUntil: pool.validUntil.toISOString() });
+    }
+    for (const license of licenses) {
+      if (license.poolId === pool.id && effectiveStatus(license, now) === 'access_denied') {
+        reasons.push({ code: 'LICENSE_ACCESS_DENIED', poolId: pool.id, licenseId: license.id });
+      }
     }
   }
   return reasons;
@@ -289,7 +287,7 @@ export function computeQuotaState(input: QuotaInput): QuotaState {
     return { key, enabled, until: enabled ? until : null };
   });
 
-  const notServing = notServingReasons(path, now);
+  const notServing = notServingReasons(path, now, licenses);
   return { serving: notServing.length === 0, notServing, meters: meterStates, features: featureStates };
 }
 

@@ -37,6 +37,8 @@ interface World {
   /** A pending application under the root, and the account that made it (manager-to-be). */
   application: string;
   applicant: { id: string; email: string };
+  /** The key of a license made by request, not yet activated. */
+  licenseKey: string;
 }
 
 interface BodyRow {
@@ -114,6 +116,24 @@ const BODY_ROUTES: BodyRow[] = [
     url: (w) => `/v1/licenses/${w.license}`,
     valid: () => ({ name: 'Gold', limits: { seats: 3 }, features: [], validFrom: '2026-01-01T00:00:00Z', validUntil: '2026-06-01T00:00:00+02:00' }),
   },
+  {
+    method: 'POST',
+    route: '/v1/licenses',
+    url: () => '/v1/licenses',
+    valid: (w) => ({
+      rootId: w.root,
+      name: 'Requested',
+      limits: { seats: 5 },
+      features: ['door'],
+      termMonths: 12,
+      validUntil: '2030-01-01T00:00:00Z',
+      startRule: { type: 'on_connections', threshold: 5 },
+      billing: { interval: 'annual', contractYears: 1 },
+      request: { poolId: w.child, partner: 'Partner', distributor: 'Distributor', accessPoints: 10, rooms: 20, modules: ['door'] },
+    }),
+  },
+  { method: 'POST', route: '/v1/licenses/activate', url: () => '/v1/licenses/activate', valid: (w) => ({ key: w.licenseKey, poolId: w.child }) },
+  { method: 'POST', route: '/v1/pools/{id}/connections', url: (w) => `/v1/pools/${w.child}/connections`, valid: () => ({ serial: 'AP-0001' }) },
   { method: 'PATCH', route: '/v1/pools/{id}', url: (w) => `/v1/pools/${w.root}`, valid: () => ({ name: 'Vendor', exclusiveMembership: false }) },
   { method: 'POST', route: '/v1/pools/{id}/devices', url: (w) => `/v1/pools/${w.root}/devices`, valid: () => ({ serial: 'SN-0100', type: 'WiDI' }) },
   { method: 'POST', route: '/v1/devices/{id}/report', url: (w) => `/v1/devices/${w.device}/report`, valid: () => ({ status: 'lost' }) },
@@ -346,6 +366,7 @@ for (const backend of backends()) {
         token: applicant.token,
         body: { parentId: tree.root, company: 'Applicant Ltd', contactName: 'Applicant', address: ADDRESS, email: applicant.email, phone: '+41 1 234', managerEmail: applicant.email },
       });
+      const requested = await ok(t.app, 'POST', '/v1/licenses', { token: tree.operator.token, body: { rootId: tree.root, limits: { seats: 1 } } });
       const tokens = await ok(t.app, 'GET', '/v1/tokens', { token: t.superuser });
       w = {
         root: tree.root,
@@ -359,6 +380,7 @@ for (const backend of backends()) {
         device: device.id,
         application: application.id,
         applicant: { id: applicant.id, email: applicant.email },
+        licenseKey: requested.key,
       };
       doc = (await call(t.app, 'GET', '/openapi.json')).body;
       // Every bad request below must leave every table as it is: rows, and what is in them.
@@ -506,6 +528,23 @@ for (const backend of backends()) {
         });
       }
       assert.ok(routes >= 5, 'the routes with query strings were found');
+    });
+
+    test('query values the schema walk cannot derive (status lists, cursors): 422 naming the parameter', async (ctx) => {
+      const forged = (parts: unknown) => Buffer.from(JSON.stringify(parts)).toString('base64url');
+      for (const path of ['/v1/licenses', '/v1/licenses.csv']) {
+        for (const qs of ['status=in_use,not_a_status', 'status=in_use,in_use', 'status=in_use&status=in_use', 'status=', 'status=,', `status=${'in_use,'.repeat(7)}in_use`]) {
+          await ctx.test(`GET ${path}?${qs}`, async () => assertFieldError(await send('GET', `${path}?${qs}`), 'querystring.status', qs));
+        }
+      }
+      for (const qs of [
+        'cursor=nonsense',
+        `cursor=${forged(['validUntil', 'infinity', newId('license')])}`,
+        `sort=createdAt&cursor=${forged(['createdAt', '2026-02-30T00:00:00.000000Z', newId('license')])}`,
+        `sort=createdAt&cursor=${forged(['createdAt', '2026-01-01T00:00:00.000000Z', 'x'.repeat(40)])}`,
+      ]) {
+        await ctx.test(`GET /v1/licenses?${qs}`, async () => assertFieldError(await send('GET', `/v1/licenses?${qs}`), 'querystring.cursor', qs));
+      }
     });
 
     test('path ids that are malformed, of another kind or unknown: 404; too long or undecodable: 422', async (ctx) => {

@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
+import { generateLicenseKey } from '../../src/domain/license-keys.js';
 import { newId } from '../../src/lib/ids.js';
 import { backends, call, childPool, createTestApp, csvBody, ok, PASSWORD, person, vendor, type Answer, type TestApp } from '../helpers.js';
 
@@ -140,6 +141,12 @@ const TABLE: Row[] = [
   { method: 'GET', route: '/v1/licenses', url: () => '/v1/licenses', ...listed },
   { method: 'GET', route: '/v1/licenses', url: () => '/v1/licenses?q=alpha', ...listed },
   { method: 'GET', route: '/v1/licenses', url: (a) => `/v1/licenses?poolId=${a.child}`, ...denied },
+  { method: 'GET', route: '/v1/licenses', url: (a) => `/v1/licenses?subtree=${a.root}`, ...denied },
+  { method: 'GET', route: '/v1/licenses', url: (a) => `/v1/licenses?q=${a.license.name}&status=in_use,pending_provision&sort=-validUntil`, ...listed },
+  { method: 'GET', route: '/v1/licenses.csv', url: () => '/v1/licenses.csv', ...listed },
+  { method: 'GET', route: '/v1/licenses.csv', url: (a) => `/v1/licenses.csv?q=${a.rootName}`, ...listed },
+  { method: 'GET', route: '/v1/licenses.csv', url: (a) => `/v1/licenses.csv?subtree=${a.child}`, ...denied },
+  { method: 'GET', route: '/v1/licenses.csv', url: (a) => `/v1/licenses.csv?poolId=${a.child}`, ...denied },
   { method: 'GET', route: '/v1/licenses/{id}', url: (a) => `/v1/licenses/${a.license.id}`, ...denied },
   { method: 'PATCH', route: '/v1/licenses/{id}', url: (a) => `/v1/licenses/${a.license.id}`, body: (a) => ({ limits: { [a.meter.key]: 0 } }), ...denied },
   ...(['suspend', 'resume', 'finalize'] as const).map((action): Row => ({
@@ -149,6 +156,16 @@ const TABLE: Row[] = [
     ...denied,
   })),
   { method: 'GET', route: '/v1/licenses/{id}/history', url: (a) => `/v1/licenses/${a.license.id}/history`, ...denied },
+  { method: 'POST', route: '/v1/licenses', url: () => '/v1/licenses', body: (a) => ({ rootId: a.root, limits: { [a.meter.key]: 5 } }), ...denied },
+  // A well-formed key nobody holds: the pool decides (a malformed key is refused before anything is looked up).
+  { method: 'POST', route: '/v1/licenses/activate', url: () => '/v1/licenses/activate', body: (a) => ({ key: generateLicenseKey(), poolId: a.child }), ...denied },
+  { method: 'POST', route: '/v1/pools/{id}/connections', url: (a) => `/v1/pools/${a.child}/connections`, body: () => ({ serial: 'INTRUDER-AP' }), ...denied },
+  ...(['summary', 'assignments', 'assignments/members', 'certificate.pdf'] as const).map((tail): Row => ({
+    method: 'GET',
+    route: `/v1/licenses/{id}/${tail}`,
+    url: (a) => `/v1/licenses/${a.license.id}/${tail}`,
+    ...denied,
+  })),
 
   // members
   { method: 'POST', route: '/v1/pools/{id}/members', url: (a) => `/v1/pools/${a.child}/members`, body: (_a, me) => ({ email: me.email }), ...denied },
@@ -306,6 +323,7 @@ const TABLE: Row[] = [
   })),
 
   // audit
+
   { method: 'GET', route: '/v1/audit', url: () => '/v1/audit', ...listed },
   { method: 'GET', route: '/v1/audit', url: (a) => `/v1/audit?poolId=${a.child}`, ...denied },
   { method: 'GET', route: '/v1/audit', url: (a) => `/v1/audit?licenseId=${a.license.id}`, ...listed },
@@ -580,7 +598,8 @@ for (const backend of backends()) {
             assert.deepEqual([res.status, res.body.code], [none.status, none.body.code], `${where}: differs from a resource that does not exist`);
           } else if (expect === 'list') {
             assert.equal(res.status, 200, where);
-            assert.ok(Array.isArray(res.body.data), where);
+            // A list page, or a CSV export (whose text is checked for leaks below).
+            assert.ok(Array.isArray(res.body.data) || String(res.headers['content-type']).startsWith('text/csv'), where);
           } else {
             assert.ok(res.status >= 200 && res.status < 300, where);
           }

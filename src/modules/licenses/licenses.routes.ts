@@ -1,10 +1,15 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf } from '../../http/auth.js';
-import { ERROR_RESPONSES, IdParams, Page, PageQuery, toPage } from '../../http/schemas.js';
+import { ERROR_RESPONSES, IdParams, Page, PageQuery, Problem, toPage } from '../../http/schemas.js';
 import type { Deps } from '../../lib/context.js';
 import { iso } from '../../lib/time.js';
 import {
+  ActivateLicenseBody,
+  ConnectionBody,
+  ConnectionResult,
+  CreateLicenseBody,
+  ExportLicensesQuery,
   HistoryEntry,
   License,
   LicenseActionParams,
@@ -13,7 +18,17 @@ import {
   presentLicense,
   UpdateLicenseBody,
 } from './licenses.schemas.js';
-import { changeLicenseStatus, getLicense, licenseHistory, listLicenses, placeLicense, updateLicense } from './licenses.service.js';
+import {
+  activateLicense,
+  changeLicenseStatus,
+  createLicense,
+  getLicense,
+  licenseHistory,
+  placeLicense,
+  recordConnection,
+  updateLicense,
+} from './licenses.service.js';
+import { exportLicensesCsv, listLicensesPage } from './licenses.list.js';
 
 export const licenseRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
   const tags = ['licenses'];
@@ -23,9 +38,57 @@ export const licenseRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, 
     schema: { tags, summary: 'Add a license straight onto a pool ("Add new license")', params: IdParams, body: PlaceLicenseBody, response: { 201: License, ...ERROR_RESPONSES } },
   }, async (request, reply) => reply.code(201).send(present(await placeLicense(deps, actorOf(request), request.params.id, request.body))));
 
+  app.post('/v1/licenses', {
+    schema: { tags, summary: "Make a license by request (a root's operators): pending_provision, with a new key for the customer", body: CreateLicenseBody, response: { 201: License, ...ERROR_RESPONSES } },
+  }, async (request, reply) => reply.code(201).send(present(await createLicense(deps, actorOf(request), request.body))));
+
+  app.post('/v1/licenses/activate', {
+    schema: {
+      tags,
+      summary: '"Send Key": bind the license with this key to a pool for good (its managers, or the vendor); rate-limited',
+      body: ActivateLicenseBody,
+      response: { 200: License, ...ERROR_RESPONSES, 429: Problem },
+    },
+  }, async (request) => present(await activateLicense(deps, actorOf(request), request.body, request.ip)));
+
+  app.post('/v1/pools/:id/connections', {
+    schema: {
+      tags,
+      summary: "A device connected to the pool: counts toward the start of its licenses waiting for connections (the pool's managers)",
+      params: IdParams,
+      body: ConnectionBody,
+      response: { 200: ConnectionResult, ...ERROR_RESPONSES },
+    },
+  }, async (request) => recordConnection(deps, actorOf(request), request.params.id, request.body));
+
   app.get('/v1/licenses', {
-    schema: { tags, summary: 'List licenses', querystring: ListLicensesQuery, response: { 200: Page(License), ...ERROR_RESPONSES } },
-  }, async (request) => toPage(await listLicenses(deps, actorOf(request), request.query), request.query.limit, present));
+    schema: {
+      tags,
+      summary: 'List the licenses the caller reaches: filters by status, pool, subtree, end date and text; sorts; cursor pages',
+      querystring: ListLicensesQuery,
+      response: { 200: Page(License), ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const page = await listLicensesPage(deps, actorOf(request), request.query);
+    return { data: page.rows.map(present), nextCursor: page.nextCursor };
+  });
+
+  app.get('/v1/licenses.csv', {
+    schema: {
+      tags,
+      summary: 'The same list as CSV, every page of it, streamed (filters and sort as GET /v1/licenses)',
+      querystring: ExportLicensesQuery,
+      produces: ['text/csv'],
+      response: { 200: z.string().describe('CSV (RFC 4180, UTF-8 with a byte-order mark), a header row first; cells that could run as formulas start with \''), ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    const csv = await exportLicensesCsv(deps, actorOf(request), request.query);
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="licenses-${deps.clock.now().toISOString().slice(0, 10)}.csv"`)
+      // A stream is sent as it is, never serialized: the 200 schema only documents it.
+      .send(csv as unknown as string);
+  });
 
   app.get('/v1/licenses/:id', {
     schema: { tags, summary: 'Read a license', params: IdParams, response: { 200: License, ...ERROR_RESPONSES } },

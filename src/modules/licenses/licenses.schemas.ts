@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { LICENSE_STATUSES } from '../../db/schema.js';
+import { BILLING_INTERVALS, LICENSE_STATUSES, START_RULES } from '../../db/schema.js';
 import { IdParam, Name, PageQuery, Timestamp, TimestampInput } from '../../http/schemas.js';
-import { isInEffect, licenseStatusAt } from '../../domain/quota.js';
+import { DEFAULT_CONNECTION_THRESHOLD, effectiveStatus, isInEffect } from '../../domain/license-status.js';
 import { iso } from '../../lib/time.js';
 import { CatalogKey } from '../catalog/catalog.schemas.js';
 import type { LicenseRow } from '../state/state.repo.js';
@@ -40,31 +40,124 @@ export const UpdateLicenseBody = z
   .refine((b) => Object.keys(b).length > 0, { message: 'at least one field to change' });
 export type UpdateLicenseBody = z.infer<typeof UpdateLicenseBody>;
 
+export const LicenseRequestData = z
+  .object({
+    poolId: IdParam.nullable().optional().describe('The pool (location) the license is meant for; activation may bind it elsewhere'),
+    partner: z.string().trim().min(1).max(200).nullable().optional().describe('Partner / integrator'),
+    distributor: z.string().trim().min(1).max(200).nullable().optional().describe('Distributor / wholesaler'),
+    accessPoints: z.number().int().min(0).max(1_000_000).nullable().optional().describe('Access points asked for'),
+    rooms: z.number().int().min(0).max(1_000_000).nullable().optional().describe('Rooms asked for (hospitality)'),
+    modules: z.array(CatalogKey).max(100).optional().describe('Advanced modules asked for'),
+  })
+  .strict();
+
+export const CreateLicenseBody = z
+  .object({
+    rootId: IdParam.describe('The vendor root whose catalog the license draws on'),
+    name: Name.optional(),
+    limits: Limits.default({}),
+    features: FeatureKeys.default([]),
+    termMonths: z.number().int().min(1).max(600).optional().describe('The contract term from the start; default: contractYears × 12'),
+    validUntil: TimestampInput.optional().describe('A fixed end instead of (or capping) the term'),
+    startRule: z
+      .object({
+        type: z.enum(START_RULES),
+        threshold: z.number().int().min(1).max(10_000).optional().describe('on_connections: distinct devices before time runs; default 5'),
+      })
+      .strict()
+      .refine((r) => r.type === 'on_connections' || r.threshold === undefined, { message: 'threshold belongs to on_connections', path: ['threshold'] })
+      .default({ type: 'on_activation' }),
+    billing: z
+      .object({ interval: z.enum(BILLING_INTERVALS), contractYears: z.number().int().min(1).max(5).describe('1 to 5 contract years [003]') })
+      .strict()
+      .optional(),
+    request: LicenseRequestData.optional(),
+  })
+  .strict();
+export type CreateLicenseBody = z.infer<typeof CreateLicenseBody>;
+
+export const ActivateLicenseBody = z
+  .object({
+    key: z.string().trim().min(1).max(100).describe('The license key as typed: case, spaces and dashes do not matter'),
+    poolId: IdParam.describe('The pool (location) to bind the license to, for good'),
+  })
+  .strict();
+export type ActivateLicenseBody = z.infer<typeof ActivateLicenseBody>;
+
+export const ConnectionBody = z.object({ serial: z.string().trim().min(1).max(100).describe('The connecting device') }).strict();
+export type ConnectionBody = z.infer<typeof ConnectionBody>;
+
+export const ConnectionResult = z.object({
+  poolId: z.string(),
+  serial: z.string(),
+  licenses: z
+    .array(z.object({ id: z.string(), status: z.enum(LICENSE_STATUSES), connections: z.number().int(), threshold: z.number().int() }))
+    .describe('The licenses of the pool that were waiting for connections, after this one'),
+});
+
 export const LicenseActionParams = z.object({ id: IdParam, action: z.enum(['suspend', 'resume', 'finalize']) }).strict();
+
+/** List orders (L9): `-` is descending; every order ends on the id, so pages never skip or repeat. */
+export const LICENSE_SORTS = ['id', 'createdAt', '-createdAt', 'validUntil', '-validUntil'] as const;
+export type LicenseSort = (typeof LICENSE_SORTS)[number];
+
+/** Statuses as `in_use,pending_start` or repeated (`status=in_use&status=pending_start`). */
+const StatusFilter = z
+  .preprocess(
+    (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v),
+    z
+      .array(z.enum(LICENSE_STATUSES))
+      .min(1)
+      .max(LICENSE_STATUSES.length)
+      .refine((v) => new Set(v).size === v.length, 'a status must not repeat'),
+  )
+  .describe('Any of these statuses, as of now (a license past its end is `expired`): comma-separated or repeated');
+
+/** The filters and order of a license list, shared by the JSON pages and the CSV export. */
+const LicenseFilterFields = {
+  poolId: IdParam.optional().describe('Licenses bound to this pool'),
+  subtree: IdParam.optional().describe('Licenses bound to this pool or any pool below it'),
+  status: StatusFilter.optional(),
+  endsAfter: TimestampInput.optional().describe('End date (validUntil) at or after this instant; licenses without an end are left out'),
+  endsBefore: TimestampInput.optional().describe('End date (validUntil) before this instant; licenses without an end are left out'),
+  q: z
+    .string()
+    .max(200)
+    .optional()
+    .describe('Text contained in the key (any fragment; dashes, spaces and case ignored), the license name, the partner or the pool name'),
+  sort: z.enum(LICENSE_SORTS).default('id').describe('Order: id (creation), createdAt, validUntil (no end last); `-` descending'),
+};
 
 export const ListLicensesQuery = z
   .object({
-    poolId: IdParam.optional().describe('Licenses of this pool'),
-    status: z.enum(LICENSE_STATUSES).optional(),
-    endsAfter: TimestampInput.optional(),
-    endsBefore: TimestampInput.optional(),
-    q: z.string().max(200).optional().describe('Text in the license name'),
-    ...PageQuery,
+    ...LicenseFilterFields,
+    limit: PageQuery.limit,
+    cursor: z.string().max(200).optional().describe('`nextCursor` of the previous page, with the same filters and sort'),
   })
   .strict();
 export type ListLicensesQuery = z.infer<typeof ListLicensesQuery>;
 
+export const ExportLicensesQuery = z.object(LicenseFilterFields).strict();
+export type ExportLicensesQuery = z.infer<typeof ExportLicensesQuery>;
+
 export const License = z.object({
   id: z.string(),
   rootId: z.string(),
-  poolId: z.string().nullable(),
+  poolId: z.string().nullable().describe('The pool it is bound to; null until its key is activated'),
   name: z.string().nullable(),
-  status: z.enum(LICENSE_STATUSES).describe('As of now: a running license past its end shows `expired`'),
+  key: z.string().nullable().describe('The activation key (licenses made by request); null for one placed straight on a pool'),
+  status: z.enum(LICENSE_STATUSES).describe('As of now: a license past its end shows `expired`'),
   inEffect: z.boolean().describe('Running and inside its validity now'),
   limits: z.record(z.string(), z.number().int().nullable()),
   features: z.array(z.string()),
-  validFrom: Timestamp.nullable(),
-  validUntil: Timestamp.nullable(),
+  validFrom: Timestamp.nullable().describe('The start: set when time starts running'),
+  validUntil: Timestamp.nullable().describe('The end: start + term, or the fixed end date'),
+  termMonths: z.number().int().nullable(),
+  startRule: z.object({ type: z.enum(START_RULES), threshold: z.number().int().optional() }),
+  billing: z.object({ interval: z.enum(BILLING_INTERVALS), contractYears: z.number().int() }).nullable(),
+  request: LicenseRequestData.nullable(),
+  activatedAt: Timestamp.nullable(),
+  activatedBy: z.string().nullable(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -75,12 +168,19 @@ export function presentLicense(l: LicenseRow, now: Date): z.infer<typeof License
     rootId: l.rootId,
     poolId: l.poolId,
     name: l.name,
-    status: licenseStatusAt(l, now),
+    key: l.key,
+    status: effectiveStatus(l, now),
     inEffect: isInEffect(l, now),
     limits: l.limits,
     features: l.features,
     validFrom: iso(l.validFrom),
     validUntil: iso(l.validUntil),
+    termMonths: l.termMonths,
+    startRule: l.startRule === 'on_connections' ? { type: 'on_connections', threshold: l.connectionThreshold ?? DEFAULT_CONNECTION_THRESHOLD } : { type: 'on_activation' },
+    billing: l.billingInterval ? { interval: l.billingInterval, contractYears: l.contractYears ?? 1 } : null,
+    request: l.request ?? null,
+    activatedAt: iso(l.activatedAt),
+    activatedBy: l.activatedBy,
     createdAt: iso(l.createdAt)!,
     updatedAt: iso(l.updatedAt)!,
   };

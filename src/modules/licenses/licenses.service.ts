@@ -1,18 +1,29 @@
 import type { Executor } from '../../db/client.js';
-import { checkAgainstParent, checkDrawCoverage, drawClosure, licenseStatusAt } from '../../domain/quota.js';
-import { ENDED_LICENSE_STATUSES, nextLicenseStatus, type LicenseAction } from '../../domain/status.js';
+import { checkLicenseKey, generateLicenseKey } from '../../domain/license-keys.js';
+import { DEFAULT_CONNECTION_THRESHOLD, effectiveStatus, FINAL_LICENSE_STATUSES, transition, type LicenseEvent, type StartRule } from '../../domain/license-status.js';
+import { checkAgainstParent, checkDrawCoverage, drawClosure } from '../../domain/quota.js';
 import { SYSTEM_ACTOR, type Actor, type Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { isIdOf, newId } from '../../lib/ids.js';
 import { findAuditEvents, insertAuditEvent } from '../audit/audit.repo.js';
 import { findFeatures, findMeters } from '../catalog/catalog.repo.js';
-import { poolFor, reachOf } from '../pools/pool-access.js';
+import { poolFor, rootFor } from '../pools/pool-access.js';
+import { countInWindow, hitWindow } from '../rate-limits/rate-limits.repo.js';
 import { revokeBeyondLimit } from '../claims/claims.revoke.js';
 import { findPool, lockPool, type PoolRow } from '../pools/pools.repo.js';
 import { computeStateOf } from '../state/state.service.js';
 import type { LicenseRow } from '../state/state.repo.js';
-import { findLicense, findLicenses, insertLicense, markExpiredLicenses, updateLicenseRow } from './licenses.repo.js';
-import type { ListLicensesQuery, PlaceLicenseBody, UpdateLicenseBody } from './licenses.schemas.js';
+import {
+  findLicense,
+  findLicenseByKey,
+  insertLicense,
+  insertLicenseWithKey,
+  lockLicensesAwaitingConnections,
+  markExpiredLicenses,
+  recordConnections,
+  updateLicenseRow,
+} from './licenses.repo.js';
+import type { ActivateLicenseBody, ConnectionBody, CreateLicenseBody, PlaceLicenseBody, UpdateLicenseBody } from './licenses.schemas.js';
 
 interface LicenseTerms {
   limits: Record<string, number | null>;
@@ -31,20 +42,10 @@ const licenseAudit = (l: LicenseRow) => ({
   licenseId: l.id,
 });
 
-/**
- * The rules a license's terms must meet on `pool`: every meter and feature in the root's
- * catalog; validity in order; C3 (drawn meters get at least as many units); L7 (no more than
- * the parent pool has, at the moment the license starts). All violations of the first failing
- * rule are reported in `violations`.
- */
-async function checkTerms(db: Executor, pool: PoolRow, terms: LicenseTerms, now: Date): Promise<void> {
-  if (terms.validUntil !== null && terms.validUntil <= terms.validFrom) {
-    throw new AppError('INVALID_VALIDITY', 'validUntil must come after validFrom', {
-      errors: [{ path: 'body.validUntil', message: 'must come after validFrom' }],
-    });
-  }
-  const meters = await findMeters(db, pool.rootId);
-  const features = await findFeatures(db, pool.rootId);
+/** Every meter and feature in the root's catalog, and C3: drawn meters get at least as many units. */
+async function checkCatalog(db: Executor, rootId: string, terms: Pick<LicenseTerms, 'limits' | 'features'>): Promise<void> {
+  const meters = await findMeters(db, rootId);
+  const features = await findFeatures(db, rootId);
   const meterKeys = new Set(meters.map((m) => m.key));
   const unknownMeters = Object.keys(terms.limits).filter((k) => !meterKeys.has(k));
   if (unknownMeters.length > 0) {
@@ -68,6 +69,20 @@ async function checkTerms(db: Executor, pool: PoolRow, terms: LicenseTerms, now:
       { violations: drawViolations },
     );
   }
+}
+
+/**
+ * The rules a license's terms must meet on `pool`: validity in order; the catalog (checkCatalog);
+ * L7 (no more than the parent pool has, at the moment the license starts). All violations of the
+ * first failing rule are reported in `violations`.
+ */
+async function checkTerms(db: Executor, pool: PoolRow, terms: LicenseTerms, now: Date): Promise<void> {
+  if (terms.validUntil !== null && terms.validUntil <= terms.validFrom) {
+    throw new AppError('INVALID_VALIDITY', 'validUntil must come after validFrom', {
+      errors: [{ path: 'body.validUntil', message: 'must come after validFrom' }],
+    });
+  }
+  await checkCatalog(db, pool.rootId, terms);
   if (pool.parentId === null) return;
   const parent = await findPool(db, pool.parentId);
   const startsAt = terms.validFrom > now ? terms.validFrom : now;
@@ -116,7 +131,7 @@ export async function placeLicense(deps: Deps, actor: Actor, poolId: string, inp
 }
 
 /** Loads a license with the pool it is on, checking the caller's permission there. */
-async function licenseFor(db: Executor, actor: Actor, id: string, permission: 'read' | 'control', lock = false) {
+export async function licenseFor(db: Executor, actor: Actor, id: string, permission: 'read' | 'control', lock = false) {
   if (!isIdOf('license', id)) throw notFound('license');
   const license = await findLicense(db, id, { lock });
   if (!license) throw notFound('license');
@@ -137,8 +152,8 @@ export async function updateLicense(deps: Deps, actor: Actor, id: string, input:
   return deps.db.transaction(async (tx) => {
     const now = deps.clock.now();
     const { license, pool } = await licenseFor(tx, actor, id, 'control', true);
-    const status = licenseStatusAt(license, now);
-    if (ENDED_LICENSE_STATUSES.includes(status)) throw new AppError('LICENSE_ENDED', `the license is ${status}`);
+    const status = effectiveStatus(license, now);
+    if (FINAL_LICENSE_STATUSES.includes(status)) throw new AppError('LICENSE_ENDED', `the license is ${status}`);
     const terms: LicenseTerms = {
       limits: input.limits ?? license.limits,
       features: input.features ?? license.features,
@@ -157,42 +172,161 @@ export async function updateLicense(deps: Deps, actor: Actor, id: string, input:
   });
 }
 
-export async function changeLicenseStatus(deps: Deps, actor: Actor, id: string, action: LicenseAction): Promise<LicenseRow> {
+/** What the domain's start rule reads of a row. */
+const startRuleOf = (l: LicenseRow): StartRule =>
+  l.startRule === 'on_connections' ? { type: 'on_connections', threshold: l.connectionThreshold ?? DEFAULT_CONNECTION_THRESHOLD } : { type: 'on_activation' };
+
+/**
+ * Applies an L2 event to a locked license: the domain machine decides, the row and the audit
+ * trail record it, and a license that stops giving (suspended, finalized) revokes the newest
+ * claims beyond the pool's limit (U5) in the same transaction.
+ */
+async function applyEvent(tx: Executor, actor: Actor, license: LicenseRow, pool: PoolRow | null, event: LicenseEvent, now: Date, patch: Partial<LicenseRow> = {}) {
+  const before = effectiveStatus(license, now);
+  const next = transition({ ...license, startRule: startRuleOf(license) }, event, now);
+  if (!next.ok) {
+    const code = next.reason === 'LICENSE_ENDED' ? 'LICENSE_ENDED' : next.reason === 'KEY_ALREADY_ACTIVATED' ? 'KEY_ALREADY_ACTIVATED' : 'INVALID_TRANSITION';
+    throw new AppError(code, next.detail, { currentStatus: next.currentStatus });
+  }
+  if (!next.changed && Object.keys(patch).length === 0) return license;
+  const updated = await updateLicenseRow(tx, license.id, { ...patch, status: next.status, validFrom: next.validFrom, validUntil: next.validUntil, updatedAt: now });
+  await insertAuditEvent(tx, actor, now, {
+    action: `license.${EVENT_ACTIONS[event.type]}`,
+    ...licenseAudit(updated),
+    // The status, and whichever of the binding and the dates the event changed.
+    before: { status: before, ...changedFields(license, updated, license) },
+    after: { status: updated.status, ...changedFields(license, updated, updated) },
+  });
+  if (pool && before === 'in_use' && updated.status !== 'in_use') {
+    await revokeBeyondLimit(tx, actor, pool, now, `the limit dropped below use: license ${license.id} was ${updated.status.replace('_', ' ')}`);
+  }
+  return updated;
+}
+
+function changedFields(a: LicenseRow, b: LicenseRow, from: LicenseRow) {
+  const keys = (['poolId', 'validFrom', 'validUntil'] as const).filter((k) => String(a[k]) !== String(b[k]));
+  return Object.fromEntries(keys.map((k) => [k, from[k]]));
+}
+
+const EVENT_ACTIONS: Record<LicenseEvent['type'], string> = {
+  activate: 'activated',
+  connections: 'started',
+  suspend: 'suspend',
+  resume: 'resume',
+  finalize: 'finalize',
+  expire: 'expired',
+};
+
+export async function changeLicenseStatus(deps: Deps, actor: Actor, id: string, action: 'suspend' | 'resume' | 'finalize'): Promise<LicenseRow> {
   return deps.db.transaction(async (tx) => {
     const now = deps.clock.now();
     const { license, pool } = await licenseFor(tx, actor, id, 'control', true);
-    const current = licenseStatusAt(license, now);
-    const next = nextLicenseStatus(current, action);
-    if (!next) throw new AppError('INVALID_TRANSITION', `cannot ${action} a license that is ${current}`, { currentStatus: current });
-    const updated = await updateLicenseRow(tx, license.id, { status: next, updatedAt: now });
-    await insertAuditEvent(tx, actor, now, {
-      action: `license.${action}`,
-      ...licenseAudit(license),
-      before: { status: current },
-      after: { status: next },
-    });
-    if (license.poolId) await revokeBeyondLimit(tx, actor, pool, now, `the limit dropped below use: license ${license.id} was ${next.replace('_', ' ')}`);
-    return updated;
+    return applyEvent(tx, actor, license, license.poolId ? pool : null, { type: action }, now);
   });
 }
 
-export async function listLicenses(deps: Deps, actor: Actor, query: ListLicensesQuery): Promise<LicenseRow[]> {
-  let within = reachOf(actor);
-  if (query.poolId) {
-    await poolFor(deps.db, actor, query.poolId, 'read');
-    within = undefined;
+/**
+ * L1: the vendor (a root's operator) makes a license by request: no pool yet
+ * (`pending_provision`), a new key to hand to the customer. The term defaults to the contract
+ * years; the catalog rules apply now, the parent's (L7) at activation.
+ */
+export async function createLicense(deps: Deps, actor: Actor, input: CreateLicenseBody): Promise<LicenseRow> {
+  return deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const root = await rootFor(tx, actor, input.rootId, 'licenses made by request');
+    await checkCatalog(tx, root.id, input);
+    if (input.request?.poolId) {
+      const meant = await findPool(tx, input.request.poolId);
+      if (!meant || meant.rootId !== root.id) throw notFound('pool');
+    }
+    const termMonths = input.termMonths ?? (input.billing ? input.billing.contractYears * 12 : null);
+    const validUntil = input.validUntil ? new Date(input.validUntil) : null;
+    if (validUntil !== null && validUntil <= now) {
+      throw new AppError('INVALID_VALIDITY', 'validUntil must lie in the future', { errors: [{ path: 'body.validUntil', message: 'must lie in the future' }] });
+    }
+    const row = {
+      id: newId('license'),
+      rootId: root.id,
+      poolId: null,
+      name: input.name ?? null,
+      status: 'pending_provision' as const,
+      limits: input.limits,
+      features: input.features,
+      validFrom: null,
+      validUntil,
+      termMonths,
+      startRule: input.startRule.type,
+      connectionThreshold: input.startRule.type === 'on_connections' ? (input.startRule.threshold ?? DEFAULT_CONNECTION_THRESHOLD) : null,
+      billingInterval: input.billing?.interval ?? null,
+      contractYears: input.billing?.contractYears ?? null,
+      request: input.request ?? null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    // 108 random bits: a clash is not expected in the life of the universe, but the unique
+    // index has the last word, and a key is never reused.
+    let license: LicenseRow | undefined;
+    for (let attempt = 0; !license; attempt++) {
+      if (attempt === 3) throw new Error('could not draw an unused license key');
+      license = await insertLicenseWithKey(tx, { ...row, key: generateLicenseKey() });
+    }
+    await insertAuditEvent(tx, actor, now, { action: 'license.created', ...licenseAudit(license), after: license });
+    return license;
+  });
+}
+
+/** Activation attempts per account, and per client address, in a quarter of an hour. */
+const ACTIVATION_WINDOW_MS = 15 * 60_000;
+const ACTIVATION_ATTEMPTS = 20;
+
+/**
+ * L4 "Send Key": a manager of the pool (or the vendor) binds the license to it for good. The
+ * key's check character is judged before any lookup (`KEY_INVALID`); then unknown
+ * (`KEY_NOT_FOUND`, also for another vendor's key), already activated and ended keys are refused
+ * with their own codes. Every attempt counts against a limit per account and per address.
+ */
+export async function activateLicense(deps: Deps, actor: Actor, input: ActivateLicenseBody, clientAddress: string): Promise<LicenseRow> {
+  const now = deps.clock.now();
+  const buckets = [`activate:account:${actor.principal.accountId}`, `activate:ip:${clientAddress}`];
+  for (const bucket of buckets) {
+    if ((await countInWindow(deps.db, bucket, now, ACTIVATION_WINDOW_MS)) >= ACTIVATION_ATTEMPTS) {
+      throw new AppError('TOO_MANY_ATTEMPTS', 'too many license activations; try again in 15 minutes');
+    }
   }
-  if (within && within.length === 0) return [];
-  return findLicenses(deps.db, {
-    poolId: query.poolId,
-    status: query.status,
-    endsAfter: query.endsAfter ? new Date(query.endsAfter) : undefined,
-    endsBefore: query.endsBefore ? new Date(query.endsBefore) : undefined,
-    q: query.q,
-    within,
-    after: query.cursor,
-    limit: query.limit + 1,
-    now: deps.clock.now(),
+  // Counted before the outcome is known, so failures and successes alike are limited.
+  for (const bucket of buckets) await hitWindow(deps.db, bucket, now, ACTIVATION_WINDOW_MS);
+  const checked = checkLicenseKey(input.key);
+  if (!checked.ok) throw new AppError('KEY_INVALID', `not a valid license key: ${checked.detail}`, { keyProblem: checked.reason });
+  return deps.db.transaction(async (tx) => {
+    // The pool first (locked: license changes on a pool take turns), then the license.
+    const pool = await poolFor(tx, actor, input.poolId, 'manage', { lock: true });
+    if (pool.status === 'closed') throw new AppError('INVALID_TRANSITION', 'the pool is closed');
+    const license = await findLicenseByKey(tx, checked.key, { lock: true });
+    if (!license || license.rootId !== pool.rootId) throw new AppError('KEY_NOT_FOUND', 'no license has this key');
+    // Judged first, so an activated or ended key is refused before the pool's terms are checked.
+    const judged = transition({ ...license, startRule: startRuleOf(license) }, { type: 'activate' }, now);
+    if (judged.ok) await checkTerms(tx, pool, { limits: license.limits, features: license.features, validFrom: judged.validFrom ?? now, validUntil: judged.validUntil }, now);
+    return applyEvent(tx, actor, license, pool, { type: 'activate' }, now, { poolId: pool.id, activatedAt: now, activatedBy: actor.principal.accountId });
+  });
+}
+
+/**
+ * L5: a device connected to the pool. Each license of the pool waiting for connections counts
+ * the serial once; the one that reaches its threshold starts now (`in_use`, end = now + term).
+ */
+export async function recordConnection(deps: Deps, actor: Actor, poolId: string, input: ConnectionBody) {
+  return deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const pool = await poolFor(tx, actor, poolId, 'manage', { lock: true });
+    const waiting = await lockLicensesAwaitingConnections(tx, pool.id);
+    const counts = await recordConnections(tx, waiting.map((l) => l.id), input.serial, now);
+    const licenses = [];
+    for (const license of waiting) {
+      const connections = counts.get(license.id) ?? 0;
+      const updated = await applyEvent(tx, actor, license, pool, { type: 'connections', distinctDevices: connections }, now);
+      licenses.push({ id: updated.id, status: updated.status, connections, threshold: license.connectionThreshold ?? DEFAULT_CONNECTION_THRESHOLD });
+    }
+    return { poolId: pool.id, serial: input.serial, licenses };
   });
 }
 
@@ -211,16 +345,16 @@ export async function expireLicenses(deps: Deps): Promise<number> {
   return deps.db.transaction(async (tx) => {
     const now = deps.clock.now();
     const expired = await markExpiredLicenses(tx, now);
-    for (const license of expired) {
+    for (const { before, license } of expired) {
       await insertAuditEvent(tx, SYSTEM_ACTOR, now, {
         action: 'license.expired',
         ...licenseAudit(license),
-        before: { status: 'in_use' },
+        before: { status: before },
         after: { status: 'expired' },
       });
     }
     // Pools in id order, as claim batches share-lock them.
-    const poolIds = [...new Set(expired.flatMap((l) => (l.poolId ? [l.poolId] : [])))].sort();
+    const poolIds = [...new Set(expired.flatMap(({ license }) => (license.poolId ? [license.poolId] : [])))].sort();
     for (const poolId of poolIds) {
       const pool = await lockPool(tx, poolId);
       if (pool) await revokeBeyondLimit(tx, SYSTEM_ACTOR, pool, now, 'the limit dropped below use: a license expired');

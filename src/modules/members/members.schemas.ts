@@ -62,7 +62,8 @@ export const MemberEntitlements = z.object({
   reasons: z
     .array(
       z.object({
-        code: z.enum(['POOL_NOT_ACTIVE', 'POOL_EXPIRED', 'MEMBER_NOT_VERIFIED', 'DEVICE_BLOCKED', 'ACCESS_RULE']),
+        code: z.enum(['POOL_NOT_ACTIVE', 'POOL_EXPIRED', 'LICENSE_ACCESS_DENIED', 'MEMBER_NOT_VERIFIED', 'DEVICE_BLOCKED', 'ACCESS_RULE']),
+        licenseId: z.string().optional(),
         poolId: z.string().optional(),
         memberId: z.string().optional(),
         status: z.string().optional(),

@@ -1,10 +1,13 @@
-import { and, eq, gt, inArray, isNull, or } from 'drizzle-orm';
+import { and, gt, inArray, isNull, or } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { licenses, poolUsage } from '../../db/schema.js';
 
 export type LicenseRow = typeof licenses.$inferSelect;
 
-/** Running licenses of these pools that have not reached their end by `now`. */
+/**
+ * Licenses of these pools that have started and not reached their end by `now`: `in_use` ones
+ * give limits and features, `access_denied` ones stop the service (quota.notServingReasons).
+ */
 export function findRunningLicenses(db: Executor, poolIds: readonly string[], now: Date): Promise<LicenseRow[]> {
   return db
     .select()
@@ -12,7 +15,7 @@ export function findRunningLicenses(db: Executor, poolIds: readonly string[], no
     .where(
       and(
         inArray(licenses.poolId, [...poolIds]),
-        eq(licenses.status, 'in_use'),
+        inArray(licenses.status, ['in_use', 'access_denied']),
         or(isNull(licenses.validUntil), gt(licenses.validUntil, now)),
       ),
     );

@@ -13,7 +13,7 @@ export const PoolState = z.object({
   poolId: z.string(),
   at: Timestamp,
   serving: z.boolean().describe('The pool and every ancestor are active and inside their validUntil'),
-  notServing: z.array(z.object({ code: z.string(), poolId: z.string(), status: z.string().optional(), validUntil: z.string().optional() })),
+  notServing: z.array(z.object({ code: z.string(), poolId: z.string(), status: z.string().optional(), validUntil: z.string().optional(), licenseId: z.string().optional() })),
   meters: z.array(
     z.object({
       key: z.string(),

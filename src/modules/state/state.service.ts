@@ -1,5 +1,6 @@
 import type { Executor } from '../../db/client.js';
-import { computeQuotaState, isInEffect, type QuotaInput, type QuotaState } from '../../domain/quota.js';
+import { isInEffect } from '../../domain/license-status.js';
+import { computeQuotaState, type QuotaInput, type QuotaState } from '../../domain/quota.js';
 import type { Actor, Deps } from '../../lib/context.js';
 import { findFeatures, findMeters } from '../catalog/catalog.repo.js';
 import { poolFor } from '../pools/pool-access.js';
