@@ -51,6 +51,7 @@ import { ensureFirstSuperuser } from '../src/modules/accounts/accounts.service.j
 import { licensePageIdsQuery, type LicenseListFilter } from '../src/modules/licenses/licenses-list.repo.js';
 import { textOf } from '../src/modules/licenses/licenses.list.js';
 import { createScratchDatabase, prng } from '../test/concurrency/fleet.js';
+import { benchApi, BENCH_PASSWORD } from './api.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -77,7 +78,7 @@ const PARTNER_WORDS = [
 const PARTNERS = PARTNER_WORDS[0].length * PARTNER_WORDS[1].length;
 const partnerName = (i: number) => `${PARTNER_WORDS[0][i % 25]} ${PARTNER_WORDS[1][Math.floor(i / 25) % 20]}`;
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const SUPERUSER = { email: 'bench@licensepool.test', password: 'bench password, long enough' };
+const SUPERUSER = { email: 'bench@licensepool.test', password: BENCH_PASSWORD };
 const DAY = 86_400_000;
 const log = (line: string) => process.stdout.write(`${line}\n`);
 setFlagsFromString('--expose-gc');
@@ -112,24 +113,9 @@ try {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
-  const api = async (method: string, path: string, token: string | null, body?: unknown) => {
-    const res = await fetch(base + path, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-    return text ? JSON.parse(text) : null;
-  };
-  const login = async (email: string, password: string) => {
-    const session = (await api('POST', '/v1/auth/login', null, { email, password })).token;
-    return (await api('POST', '/v1/tokens', session, { name: 'bench' })).token as string;
-  };
-  const signUp = async (email: string) => {
-    await api('POST', '/v1/accounts', null, { email, name: email, password: SUPERUSER.password });
-    return login(email, SUPERUSER.password);
-  };
+  const client = benchApi(base);
+  const { login, signUp } = client;
+  const api = async (method: string, path: string, token: string | null, body?: unknown) => (await client.api(method, path, token, body)).json;
 
   // -------------------------------------------------------------------------------------------
   // Data

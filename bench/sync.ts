@@ -34,6 +34,7 @@ import { ensureFirstSuperuser } from '../src/modules/accounts/accounts.service.j
 import { authenticate } from '../src/modules/auth/auth.service.js';
 import { signLicenses } from '../src/modules/signing/signing.service.js';
 import { sync } from '../src/modules/sync/sync.service.js';
+import { benchApi, BENCH_PASSWORD } from './api.js';
 import { createScratchDatabase } from '../test/concurrency/fleet.js';
 
 const { values: args } = parseArgs({
@@ -48,7 +49,7 @@ const REQUESTS = Number.parseInt(args.requests!, 10);
 const CONCURRENCY = Number.parseInt(args.concurrency!, 10);
 const WARMUP = 20;
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const SUPERUSER = { email: 'bench@licensepool.test', password: 'bench password, long enough' };
+const SUPERUSER = { email: 'bench@licensepool.test', password: BENCH_PASSWORD };
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 function stats(samples: number[]) {
@@ -85,24 +86,7 @@ try {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
-  const api = async (method: string, path: string, token: string | null, body?: unknown) => {
-    const res = await fetch(base + path, {
-      method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
-    return { json: text ? JSON.parse(text) : null, bytes: text.length };
-  };
-  const login = async (email: string, password: string) => {
-    const session = (await api('POST', '/v1/auth/login', null, { email, password })).json.token;
-    return (await api('POST', '/v1/tokens', session, { name: 'bench' })).json.token as string;
-  };
-  const signUp = async (email: string) => {
-    await api('POST', '/v1/accounts', null, { email, name: email, password: SUPERUSER.password });
-    return login(email, SUPERUSER.password);
-  };
+  const { api, login, signUp } = benchApi(base);
 
   // Setup through the API.
   const setupStart = performance.now();

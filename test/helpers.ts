@@ -175,6 +175,13 @@ export async function vendor(
   return { root: root.id, operator };
 }
 
+/** A member added to the pool and verified by `token` (the root's operator); its id. */
+export async function verifiedMember(t: TestApp, token: string, poolId: string, body: { email: string } | { device: { serial: string; type: string } }): Promise<string> {
+  const member = await ok(t.app, 'POST', `/v1/pools/${poolId}/members`, { token, body });
+  await ok(t.app, 'POST', `/v1/members/${member.id}/verify`, { token });
+  return member.id as string;
+}
+
 /** A child pool, activated. */
 export async function childPool(t: TestApp, token: string, parentId: string, options: { name?: string; kind?: string; restricted?: boolean } = {}) {
   const pool = await ok(t.app, 'POST', '/v1/pools', {

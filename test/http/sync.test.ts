@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { verifyLicense, type SyncLicensePayload } from 'licensepool/client';
-import { backends, call, childPool, createTestApp, ok, person, vendor, type TestApp, type Tree } from '../helpers.js';
+import { backends, call, childPool, createTestApp, ok, person, vendor, type TestApp, type Tree, verifiedMember } from '../helpers.js';
 
 const DAY_MS = 86_400_000;
 const at = (days: number) => new Date(Date.parse('2026-01-01T00:00:00Z') + days * DAY_MS);
@@ -36,11 +36,7 @@ for (const backend of backends()) {
       const keys = await jwks();
       return Promise.all(res.tokens.map(async (x) => (await verifyLicense(x.token, keys, { rootId: v.root, currentDate: t.clock.now() })) as SyncLicensePayload));
     };
-    const addVerified = async (poolId: string, body: unknown) => {
-      const member = await ok(t.app, 'POST', `/v1/pools/${poolId}/members`, { token: v.operator.token, body });
-      await ok(t.app, 'POST', `/v1/members/${member.id}/verify`, { token: v.operator.token });
-      return member.id as string;
-    };
+    const addVerified = (poolId: string, body: Parameters<typeof verifiedMember>[3]) => verifiedMember(t, v.operator.token, poolId, body);
 
     before(async () => {
       t = await createTestApp(backend);
