@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { registerAuth } from './http/auth.js';
 import { registerIdempotency } from './http/idempotency.js';
@@ -17,9 +18,11 @@ import { auditRoutes } from './modules/audit/audit.routes.js';
 import { authRoutes } from './modules/auth/auth.routes.js';
 import { catalogRoutes } from './modules/catalog/catalog.routes.js';
 import { claimRoutes, reconcileRoutes } from './modules/claims/claims.routes.js';
-import { licenseDetailRoutes } from './modules/licenses/licenses-detail.routes.js';
+import { jobRoutes } from './modules/jobs/jobs.routes.js';
 import { licenseRoutes } from './modules/licenses/licenses.routes.js';
+import { licenseDetailRoutes } from './modules/licenses/licenses-detail.routes.js';
 import { memberRoutes } from './modules/members/members.routes.js';
+import { notificationRoutes } from './modules/notifications/notifications.routes.js';
 import { poolRoutes } from './modules/pools/pools.routes.js';
 import { ticketRoutes } from './modules/queue/tickets.routes.js';
 import { signingRoutes } from './modules/signing/signing.routes.js';
@@ -39,6 +42,8 @@ export interface AppOptions {
   claimBatchMax?: number;
   /** How often an open ticket event stream reads its ticket for changes made elsewhere; default 1000 ms. */
   ticketEventsPollMs?: number;
+  /** More figures for /metrics: the job runner's. */
+  metrics?: Registry[];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -72,7 +77,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerAuth(app, deps);
   // Before the modules: its hooks attach to the POST routes as they are declared.
   const idempotency = registerIdempotency(app, deps);
-  registerMetrics(app, { processMetrics: options.processMetrics ?? false });
+  registerMetrics(app, { processMetrics: options.processMetrics ?? false, more: options.metrics ?? [] });
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -96,7 +101,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, licenseDetailRoutes, stateRoutes, memberRoutes, auditRoutes, accessRuleRoutes, reconcileRoutes, signingRoutes, applicationRoutes, syncRoutes];
+  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, licenseDetailRoutes, stateRoutes, memberRoutes, auditRoutes, accessRuleRoutes, reconcileRoutes, signingRoutes, applicationRoutes, syncRoutes, notificationRoutes, jobRoutes];
   for (const plugin of modules) await app.register(plugin, { deps });
   await app.register(claimRoutes, { deps, maxBatch: options.claimBatchMax });
   await app.register(ticketRoutes, { deps, eventsPollMs: options.ticketEventsPollMs });

@@ -8,7 +8,17 @@ const Env = z.object({
   LICENSEPOOL_ADMIN_EMAIL: z.string().email().default('admin@localhost.localdomain'),
   LICENSEPOOL_ADMIN_PASSWORD: z.string().min(12).optional(),
   PUBLIC_URL: z.string().url().optional(),
-  SMTP_URL: z.string().optional(),
+  /** Mail leaves through this SMTP server (`smtp://user:pass@host:587`, `smtps://…`); unset: mail waits in the outbox. */
+  SMTP_URL: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional()),
+  /** The From address of mail; default `licensepool <no-reply@` + PUBLIC_URL's host + `>`. */
+  MAIL_FROM: z.string().min(3).optional(),
+  /** Run background jobs in this process (mail, sweeps); `false` for API-only replicas. */
+  LICENSEPOOL_WORKERS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** Background jobs one process runs at once. */
+  LICENSEPOOL_JOB_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Behind a load balancer, trust X-Forwarded-For so login throttling sees the client address. */
   TRUST_PROXY: z
@@ -30,6 +40,9 @@ export type Config = {
   adminPassword: string | undefined;
   publicUrl: string;
   smtpUrl: string | undefined;
+  mailFrom: string;
+  workers: boolean;
+  jobConcurrency: number;
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
   trustProxy: boolean;
   claimBatchMax: number;
@@ -44,6 +57,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new Error(`invalid environment:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const publicUrl = e.PUBLIC_URL ?? `http://localhost:${e.PORT}`;
   return {
     port: e.PORT,
     host: e.HOST,
@@ -51,8 +65,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.LICENSEPOOL_DATA_DIR,
     adminEmail: e.LICENSEPOOL_ADMIN_EMAIL,
     adminPassword: e.LICENSEPOOL_ADMIN_PASSWORD,
-    publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    publicUrl,
     smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM ?? `licensepool <no-reply@${new URL(publicUrl).hostname}>`,
+    workers: e.LICENSEPOOL_WORKERS,
+    jobConcurrency: e.LICENSEPOOL_JOB_CONCURRENCY,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     claimBatchMax: e.LICENSEPOOL_CLAIM_BATCH_MAX,

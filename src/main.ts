@@ -3,16 +3,16 @@ import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
-import { deleteExpiredIdempotencyKeys } from './http/idempotency.js';
 import { systemClock } from './lib/clock.js';
 import type { Deps } from './lib/context.js';
 import { ensureFirstSuperuser } from './modules/accounts/accounts.service.js';
 import { AuthCache } from './modules/auth/auth.cache.js';
 import { serveQueues, sweepExpiredClaims } from './modules/claims/claims.engine.js';
-import { expireLicenses } from './modules/licenses/licenses.service.js';
+import { JobRunner } from './modules/jobs/jobs.runner.js';
+import { registerSweeps } from './modules/jobs/jobs.sweeps.js';
+import { createMailer } from './modules/notifications/mail.transport.js';
+import { registerNotificationJobs } from './modules/notifications/notifications.jobs.js';
 
-/** How often a process records licenses that have reached their end and forgets Idempotency-Key answers older than a day. */
-const EXPIRY_SWEEP_MS = 60_000;
 /** How often a process gives back the units of leases, borrows and queue holds that have run out, and serves the queues. */
 const CLAIM_SWEEP_MS = 1_000;
 
@@ -27,18 +27,21 @@ export async function serve(): Promise<void> {
   const deps: Deps = { db: database.db, clock: systemClock, log, authCache };
 
   const first = await ensureFirstSuperuser(deps, config.adminEmail, config.adminPassword);
+  // Background jobs (docs/notifications.md): sweeps, the notify jobs the audit trigger
+  // enqueues, and mail, which needs SMTP_URL (without it, mail waits in the outbox).
+  const runner = new JobRunner(deps, { concurrency: config.jobConcurrency });
+  const mailer = config.smtpUrl ? createMailer(config.smtpUrl, { maxConnections: Math.min(config.jobConcurrency, 8) }) : null;
+  registerSweeps(runner, deps);
+  registerNotificationJobs(runner, deps, { settings: { publicUrl: config.publicUrl }, mailer, from: config.mailFrom });
   const app = await buildApp({
     deps,
     trustProxy: config.trustProxy,
     secureCookies: config.publicUrl.startsWith('https:'),
     processMetrics: true,
     claimBatchMax: config.claimBatchMax,
+    metrics: [runner.registry],
   });
-  const sweep = setInterval(() => {
-    expireLicenses(deps).catch((err) => log.error({ err }, 'license expiry sweep failed'));
-    deleteExpiredIdempotencyKeys(deps).catch((err) => log.error({ err }, 'idempotency key sweep failed'));
-  }, EXPIRY_SWEEP_MS);
-  sweep.unref();
+  if (config.workers) await runner.start();
   const claimSweep = setInterval(() => {
     // Then every queue: units also free up where no sweep or check-in of this process saw it
     // (a license raised, another process), and a waiting ticket must not wait for a check-in.
@@ -51,9 +54,12 @@ export async function serve(): Promise<void> {
   closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
     if (err) log.error({ err }, 'shutting down after an error');
     else log.info({ signal }, 'shutting down');
-    clearInterval(sweep);
     clearInterval(claimSweep);
     await app.close();
+    // Jobs in hand get the rest of the grace period; one still running keeps its lease, and
+    // another process takes it up when the lease runs out.
+    await runner.stop(5_000);
+    mailer?.close();
     await authCache.stop();
     await database.close();
   });
@@ -61,6 +67,7 @@ export async function serve(): Promise<void> {
   const address = await app.listen({ port: config.port, host: config.host });
   const storage = database.driver === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
   const lines = [`licensepool listening on ${address} (${storage})`, `API docs: ${config.publicUrl}/docs`];
+  if (!config.smtpUrl) lines.push('No SMTP_URL: mail waits in the outbox (GET /v1/outbox)');
   if (first) {
     lines.push(
       first.password

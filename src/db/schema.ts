@@ -557,3 +557,132 @@ export const licenseConnections = pgTable(
   },
   (t) => [primaryKey({ columns: [t.licenseId, t.serial] })],
 );
+
+export const JOB_STATUSES = ['queued', 'running', 'done', 'dead'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/**
+ * Background work (src/modules/jobs): claimed with FOR UPDATE SKIP LOCKED under a lease
+ * (`locked_until`) that expires when a worker dies, retried with backoff, `dead` after
+ * `max_attempts`. `dedupe_key`: at most one job per key while the row exists.
+ */
+export const jobs = pgTable(
+  'jobs',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: JOB_STATUSES }).notNull(),
+    runAt: ts('run_at').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull(),
+    lockedBy: text('locked_by'),
+    lockedUntil: ts('locked_until'),
+    lastError: text('last_error'),
+    dedupeKey: text('dedupe_key'),
+    createdAt: ts('created_at').notNull(),
+    updatedAt: ts('updated_at').notNull(),
+    finishedAt: ts('finished_at'),
+  },
+  (t) => [
+    uniqueIndex('jobs_dedupe_key').on(t.dedupeKey),
+    // Claiming: the due jobs of one kind, oldest first.
+    index('jobs_queued_idx').on(t.kind, t.runAt, t.id).where(sql`status = 'queued'`),
+    // Leases that ran out (a worker died).
+    index('jobs_running_idx').on(t.lockedUntil).where(sql`status = 'running'`),
+    // Lists (dead letters) and pruning of finished jobs.
+    index('jobs_status_idx').on(t.status, t.kind, t.id),
+    index('jobs_finished_idx').on(t.finishedAt).where(sql`status IN ('done', 'dead')`),
+  ],
+);
+
+/**
+ * Recurring work: one row per schedule; whoever moves `next_run_at` on (one UPDATE, so one
+ * process per occurrence) enqueues that occurrence's job in the same transaction.
+ */
+export const jobSchedules = pgTable('job_schedules', {
+  name: text('name').primaryKey(),
+  kind: text('kind').notNull(),
+  payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+  everySeconds: integer('every_seconds').notNull(),
+  nextRunAt: ts('next_run_at').notNull(),
+  lastRunAt: ts('last_run_at'),
+  updatedAt: ts('updated_at').notNull(),
+});
+
+export const OUTBOX_STATUSES = ['pending', 'sent', 'failed'] as const;
+export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
+
+/**
+ * N5: every e-mail licensepool sends, rendered, written in the transaction that decided to send
+ * it and sent after commit by a `mail.send` job. `dedupe_key` (event, template, recipient) keeps
+ * a retried job from writing a message twice. Without SMTP, messages stay `pending` here.
+ */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: text('id').primaryKey(),
+    dedupeKey: text('dedupe_key').notNull(),
+    rootId: text('root_id')
+      .notNull()
+      .references(() => pools.id),
+    poolId: text('pool_id').references(() => pools.id),
+    licenseId: text('license_id'),
+    memberId: text('member_id'),
+    /** The audit event the message tells of, if any. */
+    sourceEventId: text('source_event_id'),
+    /** The template event (`member.verified`, `license.expiring`…). */
+    event: text('event').notNull(),
+    toEmail: text('to_email').notNull(),
+    toAccountId: text('to_account_id').references(() => accounts.id),
+    subject: text('subject').notNull(),
+    textBody: text('text_body').notNull(),
+    htmlBody: text('html_body').notNull(),
+    /** The Message-ID header: the same on every attempt, so a duplicate delivery is recognizable. */
+    messageId: text('message_id').notNull(),
+    status: text('status', { enum: OUTBOX_STATUSES }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    createdAt: ts('created_at').notNull(),
+    updatedAt: ts('updated_at').notNull(),
+    sentAt: ts('sent_at'),
+  },
+  (t) => [
+    uniqueIndex('outbox_dedupe_key').on(t.dedupeKey),
+    index('outbox_pool_idx').on(t.poolId, t.id),
+    index('outbox_root_idx').on(t.rootId, t.id),
+    index('outbox_license_idx').on(t.licenseId, t.id),
+    index('outbox_to_account_idx').on(t.toAccountId, t.id),
+    index('outbox_unsent_idx').on(t.status, t.id).where(sql`status <> 'sent'`),
+  ],
+);
+
+/** N3: a root's own version of an event's mail; the shipped default applies where there is none. */
+export const mailTemplates = pgTable(
+  'mail_templates',
+  {
+    id: text('id').primaryKey(),
+    rootId: text('root_id')
+      .notNull()
+      .references(() => pools.id),
+    event: text('event').notNull(),
+    subject: text('subject').notNull(),
+    textBody: text('text_body').notNull(),
+    htmlBody: text('html_body').notNull(),
+    updatedBy: text('updated_by'),
+    createdAt: ts('created_at').notNull(),
+    updatedAt: ts('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('mail_templates_root_event_key').on(t.rootId, t.event)],
+);
+
+/** N2: who a root's notices go to beyond a pool's manager and deputies. Absent row: the defaults. */
+export const notificationSettings = pgTable('notification_settings', {
+  rootId: text('root_id')
+    .primaryKey()
+    .references(() => pools.id),
+  /** Pool notices (license status, limit reached, reminders) also to the admins of the pool's parent (the reseller). */
+  notifyParentAdmins: boolean('notify_parent_admins').notNull().default(true),
+  updatedBy: text('updated_by'),
+  updatedAt: ts('updated_at').notNull(),
+});

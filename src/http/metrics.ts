@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics of one app instance (its own registry, so tests can build many apps). */
-export function registerMetrics(app: FastifyInstance, options: { processMetrics: boolean }): Registry {
+export function registerMetrics(app: FastifyInstance, options: { processMetrics: boolean; more?: readonly Registry[] }): Registry {
   const registry = new Registry();
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'licensepool_' });
   const duration = new Histogram({
@@ -20,7 +20,7 @@ export function registerMetrics(app: FastifyInstance, options: { processMetrics:
   });
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
     reply.type(registry.contentType);
-    return registry.metrics();
+    return options.more?.length ? Registry.merge([registry, ...options.more]).metrics() : registry.metrics();
   });
   return registry;
 }

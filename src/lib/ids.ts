@@ -23,6 +23,9 @@ export const ID_PREFIXES = {
   ticket: 'tkt',
   application: 'app',
   package: 'pkg',
+  job: 'job',
+  message: 'msg',
+  template: 'tpl',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

@@ -16,7 +16,7 @@ import { rowsOf } from '../../src/db/client.js';
 import { newId } from '../../src/lib/ids.js';
 import { backends, call, childPool, createTestApp, csvBody, ok, PASSWORD, person, vendor, type Answer, type RawBody, type TestApp } from '../helpers.js';
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Schema = Record<string, any>;
 
@@ -141,6 +141,19 @@ const BODY_ROUTES: BodyRow[] = [
   { method: 'POST', route: '/v1/pools/{id}/members', url: (w) => `/v1/pools/${w.child}/members`, valid: () => ({ email: 'new.person@licensepool.test' }) },
   { method: 'POST', route: '/v1/sync', url: () => '/v1/sync', valid: (w) => ({ memberId: w.member, rootId: w.root }) },
   {
+    method: 'PUT',
+    route: '/v1/pools/{id}/templates/{event}',
+    url: (w) => `/v1/pools/${w.root}/templates/member.verified`,
+    valid: () => ({ subject: 'Verified: {{memberLabel}}', text: '{{memberLabel}} is in {{poolName}}.', html: '<p>{{memberLabel}} is in {{poolName}}.</p>' }),
+  },
+  {
+    method: 'POST',
+    route: '/v1/pools/{id}/templates/{event}/preview',
+    url: (w) => `/v1/pools/${w.root}/templates/member.verified/preview`,
+    valid: () => ({ subject: 'Hi {{poolName}}', text: 'Text {{memberLabel}}', html: '<b>{{memberLabel}}</b>', variables: { poolName: 'Sunset', memberLabel: 'tenant@example.com' } }),
+  },
+  { method: 'PATCH', route: '/v1/pools/{id}/notification-settings', url: (w) => `/v1/pools/${w.root}/notification-settings`, valid: () => ({ notifyParentAdmins: false }) },
+  {
     method: 'POST',
     route: '/v1/tokens',
     url: () => '/v1/tokens',
@@ -168,6 +181,11 @@ function realParam(route: string, name: string, w: World, actions: string[]): st
   if (name === 'action') return actions[0]!;
   if (name === 'roleId') return w.roleId;
   if (name === 'accountId') return w.applicant.id;
+  // Mail templates and notification settings live on the root; no message or job is held.
+  if (name === 'event') return 'member.verified';
+  if (route.startsWith('/v1/pools/{id}/templates') || route === '/v1/pools/{id}/notification-settings') return w.root;
+  if (route.startsWith('/v1/outbox/')) return newId('message');
+  if (route.startsWith('/v1/jobs/')) return newId('job');
   if (route.startsWith('/v1/applications/')) return w.application;
   // Signing keys live on the root (a child answers NOT_A_ROOT); no kid is held, so {kid} is never what answers.
   if (route.startsWith('/v1/pools/{id}/signing-keys')) return name === 'kid' ? newId('signingKey') : w.root;

@@ -9,10 +9,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { generateLicenseKey } from '../../src/domain/license-keys.js';
+import { sql } from 'drizzle-orm';
+import { rowsOf } from '../../src/db/client.js';
 import { newId } from '../../src/lib/ids.js';
+import { queueMail } from '../../src/modules/notifications/mail.queue.js';
 import { backends, call, childPool, createTestApp, csvBody, ok, PASSWORD, person, vendor, type Answer, type TestApp } from '../helpers.js';
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 interface Person {
   id: string;
   email: string;
@@ -51,6 +54,9 @@ interface Tenant {
   packageId: string;
   /** A pending application under the root, and the pool it applies for. */
   application: { id: string; poolId: string };
+  /** A message in the outbox about the child pool, to the operator, and the job that sends it. */
+  messageId: string;
+  mailJobId: string;
 }
 
 /**
@@ -160,7 +166,7 @@ const TABLE: Row[] = [
   // A well-formed key nobody holds: the pool decides (a malformed key is refused before anything is looked up).
   { method: 'POST', route: '/v1/licenses/activate', url: () => '/v1/licenses/activate', body: (a) => ({ key: generateLicenseKey(), poolId: a.child }), ...denied },
   { method: 'POST', route: '/v1/pools/{id}/connections', url: (a) => `/v1/pools/${a.child}/connections`, body: () => ({ serial: 'INTRUDER-AP' }), ...denied },
-  ...(['summary', 'assignments', 'assignments/members', 'certificate.pdf'] as const).map((tail): Row => ({
+  ...(['summary', 'assignments', 'assignments/members', 'certificate.pdf', 'notifications'] as const).map((tail): Row => ({
     method: 'GET',
     route: `/v1/licenses/{id}/${tail}`,
     url: (a) => `/v1/licenses/${a.license.id}/${tail}`,
@@ -323,6 +329,22 @@ const TABLE: Row[] = [
   })),
 
   // audit
+  // mail and background jobs (issue 6)
+  { method: 'GET', route: '/v1/outbox', url: () => '/v1/outbox', ...listed },
+  { method: 'GET', route: '/v1/outbox', url: (a) => `/v1/outbox?to=${encodeURIComponent(a.operator.email)}&event=member.verified&status=pending`, ...listed },
+  { method: 'GET', route: '/v1/outbox', url: (a) => `/v1/outbox?poolId=${a.child}`, ...denied },
+  { method: 'GET', route: '/v1/outbox/{id}', url: (a) => `/v1/outbox/${a.messageId}`, ...denied },
+  { method: 'POST', route: '/v1/outbox/{id}/retry', url: (a) => `/v1/outbox/${a.messageId}/retry`, ...denied },
+  { method: 'GET', route: '/v1/pools/{id}/templates', url: (a) => `/v1/pools/${a.root}/templates`, ...denied },
+  { method: 'GET', route: '/v1/pools/{id}/templates/{event}', url: (a) => `/v1/pools/${a.root}/templates/member.verified`, ...denied },
+  { method: 'PUT', route: '/v1/pools/{id}/templates/{event}', url: (a) => `/v1/pools/${a.root}/templates/member.verified`, body: () => ({ subject: 'hijacked', text: 'hijacked', html: 'hijacked' }), ...denied },
+  { method: 'DELETE', route: '/v1/pools/{id}/templates/{event}', url: (a) => `/v1/pools/${a.root}/templates/member.verified`, ...denied },
+  { method: 'POST', route: '/v1/pools/{id}/templates/{event}/preview', url: (a) => `/v1/pools/${a.root}/templates/member.verified/preview`, body: () => ({}), ...denied },
+  { method: 'GET', route: '/v1/pools/{id}/notification-settings', url: (a) => `/v1/pools/${a.root}/notification-settings`, ...denied },
+  { method: 'PATCH', route: '/v1/pools/{id}/notification-settings', url: (a) => `/v1/pools/${a.root}/notification-settings`, body: () => ({ notifyParentAdmins: false }), ...denied },
+  // Jobs belong to the deployment: superusers only; to anyone else the list is empty and a job unknown.
+  { method: 'GET', route: '/v1/jobs', url: () => '/v1/jobs?status=queued', ...listed },
+  { method: 'POST', route: '/v1/jobs/{id}/retry', url: (a) => `/v1/jobs/${a.mailJobId}/retry`, ...denied },
 
   { method: 'GET', route: '/v1/audit', url: () => '/v1/audit', ...listed },
   { method: 'GET', route: '/v1/audit', url: (a) => `/v1/audit?poolId=${a.child}`, ...denied },
@@ -381,6 +403,11 @@ async function buildTenant(t: TestApp, label: string): Promise<Tenant> {
     token: memberPerson.token,
     body: { parentId: tree.root, company: `${label}-applicant`, contactName: 'Applicant', address: { line1: 'Road 1', postalCode: '1000', city: 'Town', country: 'CH' }, email: memberPerson.email, phone: '+41 1 234', managerEmail: memberPerson.email },
   });
+  // Mail about the child pool, waiting in the outbox (no SMTP here), to the operator.
+  const [message] = await t.deps.db.transaction((tx) =>
+    queueMail(tx, [{ key: `isolation:${label}`, event: 'member.verified', rootId: tree.root, poolId: child, memberId: member.id, to: { email: op.email, name: op.email, accountId: op.id }, variables: { memberLabel: memberPerson.email } }], { publicUrl: 'http://localhost' }, t.clock.now()),
+  );
+  const [mailJob] = await rowsOf<{ id: string }>(t.deps.db, sql`SELECT id FROM jobs WHERE dedupe_key = ${`mail:${message!.id}`}`);
   const tokens = await ok(t.app, 'GET', '/v1/tokens', { token: op.token });
   const retiring = await ok(t.app, 'POST', `/v1/pools/${tree.root}/signing-keys/rotate`, { token: op.token });
   await ok(t.app, 'POST', `/v1/pools/${tree.root}/signing-keys/rotate`, { token: op.token });
@@ -406,6 +433,8 @@ async function buildTenant(t: TestApp, label: string): Promise<Tenant> {
     deviceId: device.id,
     packageId: pkg.id,
     application: { id: applied.id, poolId: applied.poolId },
+    messageId: message!.id,
+    mailJobId: mailJob!.id,
   };
 }
 
@@ -432,6 +461,8 @@ function ghostOf(a: Tenant): Tenant {
     deviceId: newId('device'),
     packageId: newId('package'),
     application: { id: newId('application'), poolId: newId('pool') },
+    messageId: newId('message'),
+    mailJobId: newId('job'),
   };
 }
 
@@ -466,6 +497,7 @@ function secretsOf(a: Tenant): string[] {
     a.packageId,
     a.application.id,
     a.application.poolId,
+    a.messageId,
   ];
 }
 
@@ -507,6 +539,9 @@ for (const backend of backends()) {
         `/v1/members/${A.member.id}`,
         `/v1/pools/${A.root}/devices`,
         `/v1/audit?poolId=${A.root}&limit=500`,
+        `/v1/pools/${A.root}/templates`,
+        `/v1/pools/${A.root}/notification-settings`,
+        '/v1/outbox',
         '/v1/tokens',
       ];
       const view: Record<string, unknown> = {};

@@ -3,6 +3,7 @@ import { QUEUEABLE_REASONS } from '../../domain/claims.js';
 import type { Actor, Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { isIdOf } from '../../lib/ids.js';
+import { noteLimitsReached } from '../notifications/limit-reached.js';
 import { signLicense } from '../signing/signing.service.js';
 import { claimantFor, listScopeFor, mayActOnBehalfOf } from './claimants.js';
 import type { ClaimEngine, ClaimOp, Outcome } from './claims.engine.js';
@@ -25,6 +26,8 @@ export async function createClaim(deps: Deps, engine: ClaimEngine, actor: Actor,
   if (outcome.type === 'refused' && input.queue && outcome.reasons.every((r) => QUEUEABLE_REASONS.has(r.code))) {
     outcome = await engine.submit({ ...op, queue: true });
   }
+  // N4 "no more licenses": the managers and the vendor hear of it (at most hourly, after the answer).
+  if (outcome.type === 'refused' || (outcome.type === 'queued' && !outcome.reused)) noteLimitsReached(deps, op.claimant.rootId, outcome.reasons);
   return outcome;
 }
 

@@ -1,0 +1,106 @@
+/**
+ * N5 across processes: two server processes (real children, `src/main.ts`) on one PostgreSQL
+ * database drain 2,000 queued mails into one SMTP server; every message arrives exactly once,
+ * counted at the server by Message-ID, and both processes took part. Registered only with
+ * TEST_DATABASE_URL (it needs a PostgreSQL server to share).
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { openDatabase, rowsOf, type Database } from '../../src/db/client.js';
+import { pools } from '../../src/db/schema.js';
+import { newId } from '../../src/lib/ids.js';
+import { queueMail, type MailIntent } from '../../src/modules/notifications/mail.queue.js';
+import { startMailServer, type MailServer } from '../mail-server.js';
+import { createScratchDatabase, startServer, type ScratchDatabase, type ServerProcess } from './fleet.js';
+
+const MAILS = 2_000;
+/** Sending takes ~10 s alone on this machine; the rest is room for a loaded CI run. */
+const DEADLINE_MS = 90_000;
+const base = process.env.TEST_DATABASE_URL;
+
+if (base) {
+  describe('mail workers: two processes, one database, one SMTP server', () => {
+    let scratch: ScratchDatabase;
+    let database: Database;
+    let smtp: MailServer;
+    const servers: ServerProcess[] = [];
+
+    before(async () => {
+      scratch = await createScratchDatabase(base, 'lp_mail');
+      database = await openDatabase({ driver: 'postgres', url: scratch.url, poolSize: 4 });
+      await database.migrate();
+      smtp = await startMailServer();
+      const env = {
+        DATABASE_URL: scratch.url,
+        SMTP_URL: smtp.url,
+        MAIL_FROM: 'no-reply@workers.test',
+        LICENSEPOOL_ADMIN_EMAIL: 'admin@workers.test',
+        LICENSEPOOL_ADMIN_PASSWORD: 'mail workers admin password',
+        LOG_LEVEL: 'warn',
+      };
+      // The first creates the superuser; the second starts beside it.
+      servers.push(await startServer({ env }));
+      servers.push(await startServer({ env }));
+    });
+    after(async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+      await smtp?.stop();
+      await database?.close();
+      await scratch?.drop();
+    });
+
+    test(`${MAILS} mails queued at once: each arrives exactly once, and both processes sent some`, async () => {
+      const rootId = newId('pool');
+      const now = new Date();
+      await database.db.insert(pools).values({
+        id: rootId,
+        rootId,
+        parentId: null,
+        path: [rootId],
+        depth: 0,
+        name: 'Workers vendor',
+        kind: 'vendor',
+        status: 'active',
+        queue: { enabled: false, claimTimeoutSeconds: 300 },
+        createdAt: now,
+        updatedAt: now,
+      });
+      const intents: MailIntent[] = Array.from({ length: MAILS }, (_, i) => ({
+        key: `workers-test:${i}`,
+        event: 'member.verified',
+        rootId,
+        poolId: rootId,
+        to: { email: `person${i}@workers.test`, name: `Person ${i}`, accountId: null },
+        variables: { memberLabel: `member ${i}` },
+      }));
+      // One commit: the workers see all of them at once.
+      const queued = await database.db.transaction((tx) => queueMail(tx, intents, { publicUrl: 'https://workers.test' }, now));
+      assert.equal(queued.length, MAILS);
+
+      await smtp.waitFor(MAILS, DEADLINE_MS);
+      // Anything sent twice would arrive now.
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(smtp.received.length, MAILS, 'no message arrived twice');
+      const counts = smtp.countsByMessageId();
+      assert.equal(counts.size, MAILS);
+      assert.deepEqual(new Set(counts.keys()), new Set(queued.map((m) => m.messageId)));
+      for (const m of smtp.received) assert.match(m.subject, /^\[Workers vendor\] member \d+ was verified in Workers vendor$/);
+      assert.deepEqual(
+        new Set(smtp.received.map((m) => m.to.join())),
+        new Set(intents.map((i) => i.to.email)),
+        'every recipient got its own',
+      );
+
+      const statuses = await rowsOf<{ status: string; n: number }>(database.db, sql`SELECT status, count(*)::int AS n FROM outbox GROUP BY status`);
+      assert.deepEqual(statuses, [{ status: 'sent', n: MAILS }]);
+      const byWorker = await rowsOf<{ worker: string; n: number }>(
+        database.db,
+        sql`SELECT locked_by AS worker, count(*)::int AS n FROM jobs WHERE kind = 'mail.send' AND status = 'done' GROUP BY locked_by`,
+      );
+      assert.equal(byWorker.reduce((s, w) => s + w.n, 0), MAILS);
+      assert.equal(byWorker.length, 2, `both processes sent: ${JSON.stringify(byWorker)}`);
+      for (const s of servers) assert.deepEqual(s.errors, [], 'no errors logged');
+    });
+  });
+}
