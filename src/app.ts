@@ -23,6 +23,7 @@ import { licenseRoutes } from './modules/licenses/licenses.routes.js';
 import { licenseDetailRoutes } from './modules/licenses/licenses-detail.routes.js';
 import { memberRoutes } from './modules/members/members.routes.js';
 import { notificationRoutes } from './modules/notifications/notifications.routes.js';
+import { reminderRoutes } from './modules/notifications/reminders.routes.js';
 import { poolRoutes } from './modules/pools/pools.routes.js';
 import { ticketRoutes } from './modules/queue/tickets.routes.js';
 import { signingRoutes } from './modules/signing/signing.routes.js';
@@ -101,7 +102,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, licenseDetailRoutes, stateRoutes, memberRoutes, auditRoutes, accessRuleRoutes, reconcileRoutes, signingRoutes, applicationRoutes, syncRoutes, notificationRoutes, jobRoutes];
+  const modules = [systemRoutes, accountRoutes, poolRoutes, catalogRoutes, licenseRoutes, licenseDetailRoutes, stateRoutes, memberRoutes, auditRoutes, accessRuleRoutes, reconcileRoutes, signingRoutes, applicationRoutes, syncRoutes, notificationRoutes, reminderRoutes, jobRoutes];
   for (const plugin of modules) await app.register(plugin, { deps });
   await app.register(claimRoutes, { deps, maxBatch: options.claimBatchMax });
   await app.register(ticketRoutes, { deps, eventsPollMs: options.ticketEventsPollMs });

@@ -12,6 +12,7 @@ import { JobRunner } from './modules/jobs/jobs.runner.js';
 import { registerSweeps } from './modules/jobs/jobs.sweeps.js';
 import { createMailer } from './modules/notifications/mail.transport.js';
 import { registerNotificationJobs } from './modules/notifications/notifications.jobs.js';
+import { registerReminderJobs } from './modules/notifications/reminders.scan.js';
 
 /** How often a process gives back the units of leases, borrows and queue holds that have run out, and serves the queues. */
 const CLAIM_SWEEP_MS = 1_000;
@@ -33,6 +34,7 @@ export async function serve(): Promise<void> {
   const mailer = config.smtpUrl ? createMailer(config.smtpUrl, { maxConnections: Math.min(config.jobConcurrency, 8) }) : null;
   registerSweeps(runner, deps);
   registerNotificationJobs(runner, deps, { settings: { publicUrl: config.publicUrl }, mailer, from: config.mailFrom });
+  registerReminderJobs(runner, deps, { publicUrl: config.publicUrl });
   const app = await buildApp({
     deps,
     trustProxy: config.trustProxy,

@@ -224,6 +224,11 @@ export const licenses = pgTable(
     index('licenses_running_until_idx').on(
       sql`(CASE WHEN "status" IN ('pending_provision', 'pending_start', 'in_use', 'access_denied') THEN "valid_until" END)`,
     ),
+    // N1 reminders (reminders.scan.ts): licenses whose end falls in a window, among those a
+    // notice can be about (running, or expired for the cut-off and renewal notices).
+    index('licenses_reminder_until_idx')
+      .on(t.validUntil)
+      .where(sql`"status" IN ('in_use', 'access_denied', 'expired') AND "pool_id" IS NOT NULL AND "valid_until" IS NOT NULL`),
     index('licenses_key_trgm').using('gin', sql`replace("key", '-', '') gin_trgm_ops`),
     index('licenses_name_trgm').using('gin', t.name.op('gin_trgm_ops')),
     index('licenses_partner_trgm').using('gin', sql`("request" ->> 'partner') gin_trgm_ops`),
@@ -686,3 +691,41 @@ export const notificationSettings = pgTable('notification_settings', {
   updatedBy: text('updated_by'),
   updatedAt: ts('updated_at').notNull(),
 });
+
+/**
+ * N1: a reminder rule set on a license, a pool or a root (`scope_id`); the nearest one wins
+ * (license, its pool, up the path, the root), else the default offsets [003]. Either a list of
+ * offsets in days from the end (`offsets`), or "from `from_days` days before the end, once /
+ * daily / weekly / every 30 days" (`every`). See src/modules/notifications/reminders.rules.ts.
+ */
+export const reminderRules = pgTable('reminder_rules', {
+  scopeId: text('scope_id').primaryKey(),
+  scopeType: text('scope_type', { enum: ['pool', 'license'] }).notNull(),
+  rootId: text('root_id')
+    .notNull()
+    .references(() => pools.id),
+  offsets: integer('offsets').array(),
+  fromDays: integer('from_days'),
+  every: text('every', { enum: ['once', 'daily', 'weekly', 'every_30_days'] }),
+  updatedBy: text('updated_by'),
+  updatedAt: ts('updated_at').notNull(),
+});
+
+/**
+ * N1: each reminder occurrence (license, offset, end date) claimed once, in the scan's
+ * transaction that queues its mail: the scan skips what is here, so an occurrence is mailed
+ * once across restarts and replicas whatever the recipients.
+ */
+export const remindersSent = pgTable(
+  'reminders_sent',
+  {
+    licenseId: text('license_id')
+      .notNull()
+      .references(() => licenses.id),
+    offsetDays: integer('offset_days').notNull(),
+    endsAt: ts('ends_at').notNull(),
+    sentAt: ts('sent_at').notNull(),
+    recipients: integer('recipients').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.licenseId, t.offsetDays, t.endsAt] })],
+);

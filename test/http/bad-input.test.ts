@@ -153,6 +153,8 @@ const BODY_ROUTES: BodyRow[] = [
     valid: () => ({ subject: 'Hi {{poolName}}', text: 'Text {{memberLabel}}', html: '<b>{{memberLabel}}</b>', variables: { poolName: 'Sunset', memberLabel: 'tenant@example.com' } }),
   },
   { method: 'PATCH', route: '/v1/pools/{id}/notification-settings', url: (w) => `/v1/pools/${w.root}/notification-settings`, valid: () => ({ notifyParentAdmins: false }) },
+  { method: 'PUT', route: '/v1/pools/{id}/reminder-rule', url: (w) => `/v1/pools/${w.child}/reminder-rule`, valid: () => ({ offsets: [-30, -7, 0, 1] }) },
+  { method: 'PUT', route: '/v1/licenses/{id}/reminder-rule', url: (w) => `/v1/licenses/${w.license}/reminder-rule`, valid: () => ({ fromDays: 60, every: 'weekly' }) },
   {
     method: 'POST',
     route: '/v1/tokens',

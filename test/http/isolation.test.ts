@@ -342,6 +342,13 @@ const TABLE: Row[] = [
   { method: 'POST', route: '/v1/pools/{id}/templates/{event}/preview', url: (a) => `/v1/pools/${a.root}/templates/member.verified/preview`, body: () => ({}), ...denied },
   { method: 'GET', route: '/v1/pools/{id}/notification-settings', url: (a) => `/v1/pools/${a.root}/notification-settings`, ...denied },
   { method: 'PATCH', route: '/v1/pools/{id}/notification-settings', url: (a) => `/v1/pools/${a.root}/notification-settings`, body: () => ({ notifyParentAdmins: false }), ...denied },
+  // expiry reminder rules (N1)
+  { method: 'GET', route: '/v1/pools/{id}/reminder-rule', url: (a) => `/v1/pools/${a.child}/reminder-rule`, ...denied },
+  { method: 'PUT', route: '/v1/pools/{id}/reminder-rule', url: (a) => `/v1/pools/${a.child}/reminder-rule`, body: () => ({ offsets: [-3] }), ...denied },
+  { method: 'DELETE', route: '/v1/pools/{id}/reminder-rule', url: (a) => `/v1/pools/${a.root}/reminder-rule`, ...denied },
+  { method: 'GET', route: '/v1/licenses/{id}/reminder-rule', url: (a) => `/v1/licenses/${a.license.id}/reminder-rule`, ...denied },
+  { method: 'PUT', route: '/v1/licenses/{id}/reminder-rule', url: (a) => `/v1/licenses/${a.license.id}/reminder-rule`, body: () => ({ fromDays: 10, every: 'daily' }), ...denied },
+  { method: 'DELETE', route: '/v1/licenses/{id}/reminder-rule', url: (a) => `/v1/licenses/${a.license.id}/reminder-rule`, ...denied },
   // Jobs belong to the deployment: superusers only; to anyone else the list is empty and a job unknown.
   { method: 'GET', route: '/v1/jobs', url: () => '/v1/jobs?status=queued', ...listed },
   { method: 'POST', route: '/v1/jobs/{id}/retry', url: (a) => `/v1/jobs/${a.mailJobId}/retry`, ...denied },
@@ -541,6 +548,8 @@ for (const backend of backends()) {
         `/v1/audit?poolId=${A.root}&limit=500`,
         `/v1/pools/${A.root}/templates`,
         `/v1/pools/${A.root}/notification-settings`,
+        `/v1/pools/${A.child}/reminder-rule`,
+        `/v1/licenses/${A.license.id}/reminder-rule`,
         '/v1/outbox',
         '/v1/tokens',
       ];

@@ -223,7 +223,7 @@ export const EVENT_TEMPLATES: Record<TemplateEvent, EventTemplate> = {
   },
   'license.cut_off': {
     description: 'The license ended today: end of contract with cut-off',
-    recipients: "The pool's manager and deputies, and the parent's admins (as the root configures)",
+    recipients: "The pool's manager and deputies, the parent's admins (as the root configures), and the pool's verified members with an account",
     variables: { ...COMMON, ...REMINDER },
     template: {
       subject: '[{{rootName}}] License {{licenseLabel}} of {{poolName}} has ended',
