@@ -7,12 +7,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { openDatabase, rowsOf, type Database } from '../../src/db/client.js';
+import { rowsOf } from '../../src/db/client.js';
 import { pools } from '../../src/db/schema.js';
 import { newId } from '../../src/lib/ids.js';
 import { queueMail, type MailIntent } from '../../src/modules/notifications/mail.queue.js';
-import { startMailServer, type MailServer } from '../mail-server.js';
-import { createScratchDatabase, startServer, type ScratchDatabase, type ServerProcess } from './fleet.js';
+import { assertBothProcessesSent, startMailFleet, type MailFleet } from './mail-fleet.js';
 
 const MAILS = 2_000;
 /** Sending takes ~10 s alone on this machine; the rest is room for a loaded CI run. */
@@ -21,38 +20,16 @@ const base = process.env.TEST_DATABASE_URL;
 
 if (base) {
   describe('mail workers: two processes, one database, one SMTP server', () => {
-    let scratch: ScratchDatabase;
-    let database: Database;
-    let smtp: MailServer;
-    const servers: ServerProcess[] = [];
-
+    let fleet: MailFleet;
     before(async () => {
-      scratch = await createScratchDatabase(base, 'lp_mail');
-      database = await openDatabase({ driver: 'postgres', url: scratch.url, poolSize: 4 });
-      await database.migrate();
-      smtp = await startMailServer();
-      const env = {
-        DATABASE_URL: scratch.url,
-        SMTP_URL: smtp.url,
-        MAIL_FROM: 'no-reply@workers.test',
-        LICENSEPOOL_ADMIN_EMAIL: 'admin@workers.test',
-        LICENSEPOOL_ADMIN_PASSWORD: 'mail workers admin password',
-        LOG_LEVEL: 'warn',
-      };
-      // The first creates the superuser; the second starts beside it.
-      servers.push(await startServer({ env }));
-      servers.push(await startServer({ env }));
+      fleet = await startMailFleet(base, 'lp_mail', 'workers.test');
     });
-    after(async () => {
-      await Promise.all(servers.map((s) => s.stop()));
-      await smtp?.stop();
-      await database?.close();
-      await scratch?.drop();
-    });
+    after(() => fleet?.stop());
 
     test(`${MAILS} mails queued at once: each arrives exactly once, and both processes sent some`, async () => {
       const rootId = newId('pool');
       const now = new Date();
+      const { database, smtp } = fleet;
       await database.db.insert(pools).values({
         id: rootId,
         rootId,
@@ -94,13 +71,7 @@ if (base) {
 
       const statuses = await rowsOf<{ status: string; n: number }>(database.db, sql`SELECT status, count(*)::int AS n FROM outbox GROUP BY status`);
       assert.deepEqual(statuses, [{ status: 'sent', n: MAILS }]);
-      const byWorker = await rowsOf<{ worker: string; n: number }>(
-        database.db,
-        sql`SELECT locked_by AS worker, count(*)::int AS n FROM jobs WHERE kind = 'mail.send' AND status = 'done' GROUP BY locked_by`,
-      );
-      assert.equal(byWorker.reduce((s, w) => s + w.n, 0), MAILS);
-      assert.equal(byWorker.length, 2, `both processes sent: ${JSON.stringify(byWorker)}`);
-      for (const s of servers) assert.deepEqual(s.errors, [], 'no errors logged');
+      await assertBothProcessesSent(fleet, MAILS);
     });
   });
 }

@@ -7,10 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
-import { openDatabase, rowsOf, type Database } from '../../src/db/client.js';
+import { rowsOf, type Database } from '../../src/db/client.js';
 import { newId } from '../../src/lib/ids.js';
-import { startMailServer, type MailServer } from '../mail-server.js';
-import { createScratchDatabase, startServer, type ScratchDatabase, type ServerProcess } from './fleet.js';
+import { assertBothProcessesSent, startMailFleet, type MailFleet } from './mail-fleet.js';
 
 const LICENSES = 10_000;
 const POOLS = 100;
@@ -19,52 +18,15 @@ const base = process.env.TEST_DATABASE_URL;
 
 if (base) {
   describe('reminder workers: two processes, 10,000 licenses due at once', () => {
-    let scratch: ScratchDatabase;
-    let database: Database;
-    let smtp: MailServer;
-    const servers: ServerProcess[] = [];
-
+    let fleet: MailFleet;
     before(async () => {
-      scratch = await createScratchDatabase(base, 'lp_rem');
-      database = await openDatabase({ driver: 'postgres', url: scratch.url, poolSize: 4 });
-      await database.migrate();
-      smtp = await startMailServer();
       // The data first: the first scan of either process finds every notice due.
-      const root = newId('pool');
-      const pools = Array.from({ length: POOLS }, () => newId('pool'));
-      const end = new Date(Date.now() + 7 * 86_400_000 - 60_000).toISOString();
-      await database.db.execute(sql`INSERT INTO pools (id, root_id, parent_id, path, depth, name, kind, status, queue)
-        VALUES (${root}, ${root}, NULL, ARRAY[${root}]::text[], 0, 'Reminders vendor', 'vendor', 'active', '{"enabled": false, "claimTimeoutSeconds": 300}')`);
-      await database.db.execute(sql`INSERT INTO pools (id, root_id, parent_id, path, depth, name, kind, status, queue)
-        SELECT u.id, ${root}, ${root}, ARRAY[${root}, u.id]::text[], 1, 'Site ' || u.i, 'site', 'active', '{"enabled": false, "claimTimeoutSeconds": 300}'
-        FROM unnest(${sql.raw(`ARRAY[${pools.map((p) => `'${p}'`).join(',')}]`)}::text[]) WITH ORDINALITY AS u(id, i)`);
-      await database.db.execute(sql`INSERT INTO accounts (id, email, name, password_hash)
-        SELECT 'acc_rem' || i, 'manager' || i || '@reminders.test', 'Manager ' || i, 'x' FROM generate_series(1, ${POOLS}::int) i`);
-      await database.db.execute(sql`INSERT INTO role_bindings (id, account_id, pool_id, role)
-        SELECT 'rb_rem' || i, 'acc_rem' || i, (${sql.raw(`ARRAY[${pools.map((p) => `'${p}'`).join(',')}]`)}::text[])[i], 'manager' FROM generate_series(1, ${POOLS}::int) i`);
-      await database.db.execute(sql`INSERT INTO licenses (id, root_id, pool_id, name, status, limits, features, valid_until)
-        SELECT 'lic_rem' || lpad(g::text, 6, '0'), ${root}, (${sql.raw(`ARRAY[${pools.map((p) => `'${p}'`).join(',')}]`)}::text[])[1 + g % ${POOLS}::int],
-               'L' || g, 'in_use', '{}'::jsonb, ARRAY[]::text[], ${end}::timestamptz
-        FROM generate_series(0, ${LICENSES}::int - 1) g`);
-      const env = {
-        DATABASE_URL: scratch.url,
-        SMTP_URL: smtp.url,
-        MAIL_FROM: 'no-reply@reminders.test',
-        LICENSEPOOL_ADMIN_EMAIL: 'admin@reminders.test',
-        LICENSEPOOL_ADMIN_PASSWORD: 'reminder workers admin password',
-        LOG_LEVEL: 'warn',
-      };
-      servers.push(await startServer({ env }));
-      servers.push(await startServer({ env }));
+      fleet = await startMailFleet(base, 'lp_rem', 'reminders.test', seed);
     });
-    after(async () => {
-      await Promise.all(servers.map((s) => s.stop()));
-      await smtp?.stop();
-      await database?.close();
-      await scratch?.drop();
-    });
+    after(() => fleet?.stop());
 
     test(`${LICENSES} "7 days" notices due at once: each arrives exactly once, both processes sent`, async () => {
+      const { database, smtp } = fleet;
       await smtp.waitFor(LICENSES, DEADLINE_MS);
       // Anything sent twice would arrive now.
       await new Promise((r) => setTimeout(r, 3000));
@@ -78,13 +40,28 @@ if (base) {
 
       const sent = await rowsOf<{ n: number; offsets: number[] }>(database.db, sql`SELECT count(*)::int AS n, array_agg(DISTINCT offset_days) AS offsets FROM reminders_sent`);
       assert.deepEqual([sent[0]!.n, sent[0]!.offsets], [LICENSES, [-7]]);
-      const byWorker = await rowsOf<{ worker: string; n: number }>(
-        database.db,
-        sql`SELECT locked_by AS worker, count(*)::int AS n FROM jobs WHERE kind = 'mail.send' AND status = 'done' GROUP BY locked_by`,
-      );
-      assert.equal(byWorker.reduce((s, w) => s + w.n, 0), LICENSES);
-      assert.equal(byWorker.length, 2, `both processes sent: ${JSON.stringify(byWorker)}`);
-      for (const s of servers) assert.deepEqual(s.errors, [], 'no errors logged');
+      await assertBothProcessesSent(fleet, LICENSES);
     });
   });
+}
+
+/** A vendor with 100 sites, a manager each, and 10,000 licenses whose "7 days" notice is due now. */
+async function seed(database: Database): Promise<void> {
+  const root = newId('pool');
+  const pools = Array.from({ length: POOLS }, () => newId('pool'));
+  const siteIds = sql.raw(`ARRAY[${pools.map((p) => `'${p}'`).join(',')}]`);
+  const end = new Date(Date.now() + 7 * 86_400_000 - 60_000).toISOString();
+  await database.db.execute(sql`INSERT INTO pools (id, root_id, parent_id, path, depth, name, kind, status, queue)
+    VALUES (${root}, ${root}, NULL, ARRAY[${root}]::text[], 0, 'Reminders vendor', 'vendor', 'active', '{"enabled": false, "claimTimeoutSeconds": 300}')`);
+  await database.db.execute(sql`INSERT INTO pools (id, root_id, parent_id, path, depth, name, kind, status, queue)
+    SELECT u.id, ${root}, ${root}, ARRAY[${root}, u.id]::text[], 1, 'Site ' || u.i, 'site', 'active', '{"enabled": false, "claimTimeoutSeconds": 300}'
+    FROM unnest(${siteIds}::text[]) WITH ORDINALITY AS u(id, i)`);
+  await database.db.execute(sql`INSERT INTO accounts (id, email, name, password_hash)
+    SELECT 'acc_rem' || i, 'manager' || i || '@reminders.test', 'Manager ' || i, 'x' FROM generate_series(1, ${POOLS}::int) i`);
+  await database.db.execute(sql`INSERT INTO role_bindings (id, account_id, pool_id, role)
+    SELECT 'rb_rem' || i, 'acc_rem' || i, (${siteIds}::text[])[i], 'manager' FROM generate_series(1, ${POOLS}::int) i`);
+  await database.db.execute(sql`INSERT INTO licenses (id, root_id, pool_id, name, status, limits, features, valid_until)
+    SELECT 'lic_rem' || lpad(g::text, 6, '0'), ${root}, (${siteIds}::text[])[1 + g % ${POOLS}::int],
+           'L' || g, 'in_use', '{}'::jsonb, ARRAY[]::text[], ${end}::timestamptz
+    FROM generate_series(0, ${LICENSES}::int - 1) g`);
 }
