@@ -28,7 +28,7 @@
  * function in the measured window, and (PostgreSQL) each step of a claim request timed alone.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -51,6 +51,7 @@ import {
   type ServerProcess,
   type TreeShape,
 } from '../test/concurrency/fleet.js';
+import { machineLine, quantile } from './report.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -123,7 +124,6 @@ interface Result {
   windowUs: [number, number];
 }
 
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
 
 /**
  * Runs `clients` loops of `step` for the warm-up and then the measured duration; `step`
@@ -421,7 +421,7 @@ function reportQueries(queryLog: string, result: Result) {
 // Main
 
 log(`bench:claims — ${CLIENTS} clients, ${WARMUP_MS / 1000} s warm-up + ${DURATION_MS / 1000} s measured per run`);
-log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} before the start`);
+log(`${machineLine()} before the start`);
 log('server, load generator and PostgreSQL share this machine; each run starts its own server process\n');
 
 const results: Result[] = [];

@@ -34,7 +34,6 @@
  * and 100,000 rows.
  */
 import type { AddressInfo } from 'node:net';
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
@@ -52,6 +51,7 @@ import { licensePageIdsQuery, type LicenseListFilter } from '../src/modules/lice
 import { textOf } from '../src/modules/licenses/licenses.list.js';
 import { createScratchDatabase, prng } from '../test/concurrency/fleet.js';
 import { benchApi, BENCH_PASSWORD } from './api.js';
+import { latencyStats, machineLine } from './report.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -87,11 +87,7 @@ const gc = runInNewContext('gc') as () => void;
 const random = prng(Number.parseInt(args.seed!, 10));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
-function quantiles(samples: number[]) {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: s[s.length - 1]! };
-}
+const quantiles = latencyStats;
 const ms = (n: number) => n.toFixed(1).padStart(6);
 const mib = (bytes: number) => `${(bytes / 1_048_576).toFixed(1)} MiB`;
 
@@ -99,7 +95,7 @@ const scratch = await createScratchDatabase(SERVER_URL, 'lp_bench_lic');
 const database = await openDatabase({ driver: 'postgres', url: scratch.url, poolSize: 10 });
 const admin = new pg.Client({ connectionString: scratch.url });
 try {
-  log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), ${mib(totalmem())}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(machineLine());
   await database.migrate();
   await admin.connect();
   log(`PostgreSQL: ${(await admin.query('SHOW server_version')).rows[0].server_version}`);

@@ -19,7 +19,6 @@
  * outbox rows and their jobs) in a transaction rolled back, and EXPLAIN (ANALYZE, BUFFERS) of
  * the query.
  */
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
@@ -28,6 +27,7 @@ import { openDatabase, rowsOf } from '../src/db/client.js';
 import { newId } from '../src/lib/ids.js';
 import { dueCandidatesQuery, findDueCandidates, offsetsInUse, scanReminders } from '../src/modules/notifications/reminders.scan.js';
 import { createScratchDatabase } from '../test/concurrency/fleet.js';
+import { machineLine } from './report.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,14 +42,13 @@ const SITES = 1_000;
 const DAY = 86_400_000;
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const mib = (bytes: number) => `${(bytes / 1_048_576).toFixed(0)} MiB`;
 class Rollback extends Error {}
 
 const scratch = await createScratchDatabase(SERVER_URL, 'lp_bench_rem');
 const database = await openDatabase({ driver: 'postgres', url: scratch.url, poolSize: 4 });
 const admin = new pg.Client({ connectionString: scratch.url });
 try {
-  log(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), ${mib(totalmem())}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(machineLine());
   await database.migrate();
   await admin.connect();
   log(`PostgreSQL: ${(await admin.query('SHOW server_version')).rows[0].server_version}`);

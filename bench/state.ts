@@ -32,7 +32,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -50,6 +50,7 @@ import { findPool, type PoolRow } from '../src/modules/pools/pools.repo.js';
 import { createPool } from '../src/modules/pools/pools.service.js';
 import { computeStateOf } from '../src/modules/state/state.service.js';
 import { prng } from '../test/concurrency/fleet.js';
+import { latencyStats, machineLine, type LatencyStats } from './report.js';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -90,19 +91,8 @@ const random = prng(Number.parseInt(args.seed!, 10));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 const randInt = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
 
-interface Stats {
-  n: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  mean: number;
-}
-function stats(samples: number[]): Stats {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-  return { n: s.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: s[s.length - 1]!, mean: s.reduce((a, b) => a + b, 0) / s.length };
-}
+type Stats = LatencyStats;
+const stats = latencyStats;
 const ms = (v: number) => v.toFixed(2);
 
 /** CPU seconds used so far by this process, and per PostgreSQL process (by pid) on the machine. */
@@ -330,12 +320,8 @@ function latencyVerdict(st: Stats, limit: number): string {
 }
 
 async function main(): Promise<void> {
-  const cpuList = cpus();
   log(`licensepool state benchmark — ${new Date().toISOString()}`);
-  log(
-    `machine: ${availableParallelism()} cores (${cpuList[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ` +
-      `node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
-  );
+  log(machineLine());
   const serverVersion = await admin(async (c) => {
     const v = (await c.query('SHOW server_version')).rows[0].server_version as string;
     const sc = (await c.query('SHOW synchronous_commit')).rows[0].synchronous_commit as string;

@@ -21,7 +21,6 @@
  * It prints numbers; it asserts nothing.
  */
 import type { AddressInfo } from 'node:net';
-import { availableParallelism, cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { sql } from 'drizzle-orm';
@@ -35,6 +34,7 @@ import { authenticate } from '../src/modules/auth/auth.service.js';
 import { signLicenses } from '../src/modules/signing/signing.service.js';
 import { sync } from '../src/modules/sync/sync.service.js';
 import { benchApi, BENCH_PASSWORD } from './api.js';
+import { latencyStats, machineLine } from './report.js';
 import { createScratchDatabase } from '../test/concurrency/fleet.js';
 
 const { values: args } = parseArgs({
@@ -53,9 +53,8 @@ const SUPERUSER = { email: 'bench@licensepool.test', password: BENCH_PASSWORD };
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 function stats(samples: number[]) {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-  return `p50 ${at(0.5).toFixed(1)}  p95 ${at(0.95).toFixed(1)}  p99 ${at(0.99).toFixed(1)}  max ${s[s.length - 1]!.toFixed(1)}  mean ${(s.reduce((a, b) => a + b, 0) / s.length).toFixed(1)} ms (n=${s.length})`;
+  const { p50, p95, p99, max, mean, n } = latencyStats(samples);
+  return `p50 ${p50.toFixed(1)}  p95 ${p95.toFixed(1)}  p99 ${p99.toFixed(1)}  max ${max.toFixed(1)}  mean ${mean.toFixed(1)} ms (n=${n})`;
 }
 
 async function timed(count: number, width: number, task: () => Promise<void>): Promise<number[]> {
@@ -145,7 +144,7 @@ try {
     await signLicenses(deps.db, root, payloads, { clock: systemClock, expiresAt: new Date(Date.now() + 86_400_000) });
   });
 
-  log(`machine: ${cpus()[0]?.model ?? 'cpu'} × ${availableParallelism()}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}; PostgreSQL at ${new URL(SERVER_URL).host}`);
+  log(`${machineLine()}; PostgreSQL at ${new URL(SERVER_URL).host}`);
   log(`sync of a member whose pool has ${DEVICES} verified devices: ${tokens} tokens, ${(bytes / 1024).toFixed(0)} KiB answer, concurrency ${CONCURRENCY}`);
   log(`  server time (reply.elapsedTime)   ${stats(serverTimes)}`);
   log(`  round trip over 127.0.0.1         ${stats(roundTrips)}`);
