@@ -191,3 +191,35 @@ export async function childPool(t: TestApp, token: string, parentId: string, opt
   await ok(t.app, 'POST', `/v1/pools/${pool.id}/activate`, { token });
   return pool.id as string;
 }
+
+export interface ResellerTree {
+  root: string;
+  operator: Tree['operator'];
+  /** A distributor under the root, administered by `reseller`. */
+  distributor: string;
+  reseller: Awaited<ReturnType<typeof person>>;
+  /** A customer's building under the distributor, with its manager and deputies. */
+  customer: string;
+  manager: Awaited<ReturnType<typeof person>>;
+  deputies: Awaited<ReturnType<typeof person>>[];
+}
+
+/**
+ * The chain notifications go down [001]: the vendor Acme, the distributor Alpine Distribution and
+ * its admin (a reseller), the customer Sunset Towers with its manager and a deputy per e-mail.
+ */
+export async function resellerTree(t: TestApp, deputyEmails: readonly string[]): Promise<ResellerTree> {
+  const { root, operator } = await vendor(t, { name: 'Acme', meters: [{ key: 'seats' }] });
+  const distributor = await childPool(t, operator.token, root, { name: 'Alpine Distribution', kind: 'distributor' });
+  const reseller = await person(t, 'reseller@alpine.test');
+  await ok(t.app, 'POST', `/v1/pools/${distributor}/roles`, { token: operator.token, body: { email: reseller.email, role: 'admin' } });
+  const customer = await childPool(t, reseller.token, distributor, { name: 'Sunset Towers', kind: 'building' });
+  const manager = await person(t, 'manager@sunset.test');
+  await ok(t.app, 'POST', `/v1/pools/${customer}/roles`, { token: reseller.token, body: { email: manager.email, role: 'manager' } });
+  const deputies = [];
+  for (const email of deputyEmails) {
+    deputies.push(await person(t, email));
+    await ok(t.app, 'POST', `/v1/pools/${customer}/deputies`, { token: manager.token, body: { email } });
+  }
+  return { root, operator, distributor, reseller, customer, manager, deputies };
+}

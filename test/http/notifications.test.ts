@@ -17,7 +17,7 @@ import { createMailer, type Mailer } from '../../src/modules/notifications/mail.
 import { findAuditEvent } from '../../src/modules/notifications/notifications.repo.js';
 import { registerNotificationJobs } from '../../src/modules/notifications/notifications.jobs.js';
 import { TEMPLATE_EVENTS } from '../../src/modules/notifications/templates.catalog.js';
-import { backends, call, childPool, createTestApp, ok, person, vendor, type TestApp } from '../helpers.js';
+import { backends, call, childPool, createTestApp, ok, person, resellerTree, vendor, type TestApp } from '../helpers.js';
 import { startMailServer, type MailServer } from '../mail-server.js';
 
 const PUBLIC_URL = 'https://licenses.example.test';
@@ -38,7 +38,6 @@ for (const backend of backends()) {
     let reseller: Person;
     let customer: string;
     let manager: Person;
-    let deputies: Person[];
 
     before(async () => {
       t = await createTestApp(backend);
@@ -47,17 +46,7 @@ for (const backend of backends()) {
       runner = new JobRunner(t.deps);
       registerNotificationJobs(runner, t.deps, { settings: { publicUrl: PUBLIC_URL }, mailer, from: FROM });
 
-      const tree = await vendor(t, { name: 'Acme', meters: [{ key: 'seats' }] });
-      root = tree.root;
-      operator = tree.operator;
-      distributor = await childPool(t, operator.token, root, { name: 'Alpine Distribution', kind: 'distributor' });
-      reseller = await person(t, 'reseller@alpine.test');
-      await ok(t.app, 'POST', `/v1/pools/${distributor}/roles`, { token: operator.token, body: { email: reseller.email, role: 'admin' } });
-      customer = await childPool(t, reseller.token, distributor, { name: 'Sunset Towers', kind: 'building' });
-      manager = await person(t, 'manager@sunset.test');
-      deputies = [await person(t, 'deputy.one@sunset.test'), await person(t, 'deputy.two@sunset.test')];
-      await ok(t.app, 'POST', `/v1/pools/${customer}/roles`, { token: reseller.token, body: { email: manager.email, role: 'manager' } });
-      for (const d of deputies) await ok(t.app, 'POST', `/v1/pools/${customer}/deputies`, { token: manager.token, body: { email: d.email } });
+      ({ root, operator, distributor, reseller, customer, manager } = await resellerTree(t, ['deputy.one@sunset.test', 'deputy.two@sunset.test']));
       // Whatever setting up the tree mailed is not what the tests look at.
       await runner.drain();
       smtp.received.length = 0;

@@ -14,7 +14,7 @@ import { JobRunner } from '../../src/modules/jobs/jobs.runner.js';
 import { createMailer, type Mailer } from '../../src/modules/notifications/mail.transport.js';
 import { registerNotificationJobs } from '../../src/modules/notifications/notifications.jobs.js';
 import { registerReminderJobs, scanReminders } from '../../src/modules/notifications/reminders.scan.js';
-import { backends, call, childPool, createTestApp, ok, person, vendor, type TestApp } from '../helpers.js';
+import { backends, call, createTestApp, ok, person, resellerTree, type TestApp } from '../helpers.js';
 import { startMailServer, type MailServer, type ReceivedMail } from '../mail-server.js';
 
 const PUBLIC_URL = 'https://licenses.example.test';
@@ -29,10 +29,7 @@ for (const backend of backends()) {
     let smtp: MailServer;
     let mailer: Mailer;
     let runner: JobRunner;
-    let root: string;
     let operator: Person;
-    let distributor: string;
-    let reseller: Person;
     let customer: string;
     let manager: Person;
     let tenant: Person;
@@ -50,17 +47,7 @@ for (const backend of backends()) {
       smtp = await startMailServer();
       mailer = createMailer(smtp.url);
       runner = newRunner();
-      const tree = await vendor(t, { name: 'Acme', meters: [{ key: 'seats' }] });
-      root = tree.root;
-      operator = tree.operator;
-      distributor = await childPool(t, operator.token, root, { name: 'Alpine Distribution', kind: 'distributor' });
-      reseller = await person(t, 'reseller@alpine.test');
-      await ok(t.app, 'POST', `/v1/pools/${distributor}/roles`, { token: operator.token, body: { email: reseller.email, role: 'admin' } });
-      customer = await childPool(t, reseller.token, distributor, { name: 'Sunset Towers', kind: 'building' });
-      manager = await person(t, 'manager@sunset.test');
-      await ok(t.app, 'POST', `/v1/pools/${customer}/roles`, { token: reseller.token, body: { email: manager.email, role: 'manager' } });
-      await person(t, 'deputy@sunset.test');
-      await ok(t.app, 'POST', `/v1/pools/${customer}/deputies`, { token: manager.token, body: { email: 'deputy@sunset.test' } });
+      ({ operator, customer, manager } = await resellerTree(t, ['deputy@sunset.test']));
       tenant = await person(t, 'tenant@sunset.test');
       const member = await ok(t.app, 'POST', `/v1/pools/${customer}/members`, { token: operator.token, body: { email: tenant.email } });
       await ok(t.app, 'POST', `/v1/members/${member.id}/verify`, { token: operator.token });
