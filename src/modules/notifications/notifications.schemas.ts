@@ -63,25 +63,12 @@ export const presentMessage = (m: OutboxRow): z.infer<typeof OutboxMessage> => (
 });
 
 /** A license's notifications tab (L8 [003]): the messages about it, without their bodies. */
-export const LicenseNotification = z.object({
-  id: z.string(),
-  at: Timestamp,
-  event: z.enum(TEMPLATE_EVENTS),
-  to: z.string(),
-  subject: z.string(),
-  status: z.enum(OUTBOX_STATUSES),
-  sentAt: Timestamp.nullable(),
-});
+export const LicenseNotification = OutboxMessage.pick({ id: true, at: true, event: true, to: true, subject: true, status: true, sentAt: true });
 
-export const presentLicenseNotification = (m: OutboxRow): z.infer<typeof LicenseNotification> => ({
-  id: m.id,
-  at: iso(m.createdAt)!,
-  event: m.event as TemplateEvent,
-  to: m.toEmail,
-  subject: m.subject,
-  status: m.status,
-  sentAt: iso(m.sentAt),
-});
+export const presentLicenseNotification = (m: OutboxRow): z.infer<typeof LicenseNotification> => {
+  const { id, at, event, to, subject, status, sentAt } = presentMessage(m);
+  return { id, at, event, to, subject, status, sentAt };
+};
 
 // ---------------------------------------------------------------------------------------------
 // Templates
