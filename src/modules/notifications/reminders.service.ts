@@ -52,6 +52,15 @@ async function view(db: Executor, type: ScopeType, scope: { scopeId: string; cha
   };
 }
 
+/** Where a rule's audit events file: its scope, and the pool or license it sits on. */
+const ruleAudit = (type: ScopeType, scope: Awaited<ReturnType<typeof scopeOf>>) => ({
+  entityType: 'reminder_rule',
+  entityId: scope.scopeId,
+  rootId: scope.rootId,
+  poolId: type === 'pool' ? scope.scopeId : null,
+  licenseId: scope.licenseId,
+});
+
 export async function getReminderRule(deps: Deps, actor: Actor, type: ScopeType, id: string): Promise<RuleView> {
   const scope = await scopeOf(deps.db, actor, type, id, 'read');
   return view(deps.db, type, scope);
@@ -83,11 +92,7 @@ export async function putReminderRule(deps: Deps, actor: Actor, type: ScopeType,
     const [row] = await tx.insert(reminderRules).values(values).onConflictDoUpdate({ target: reminderRules.scopeId, set: values }).returning();
     await insertAuditEvent(tx, actor, now, {
       action: 'reminder_rule.saved',
-      entityType: 'reminder_rule',
-      entityId: scope.scopeId,
-      rootId: scope.rootId,
-      poolId: type === 'pool' ? scope.scopeId : null,
-      licenseId: scope.licenseId,
+      ...ruleAudit(type, scope),
       before: before ?? null,
       after: row!,
     });
@@ -103,11 +108,7 @@ export async function deleteReminderRule(deps: Deps, actor: Actor, type: ScopeTy
     if (before) {
       await insertAuditEvent(tx, actor, now, {
         action: 'reminder_rule.removed',
-        entityType: 'reminder_rule',
-        entityId: scope.scopeId,
-        rootId: scope.rootId,
-        poolId: type === 'pool' ? scope.scopeId : null,
-        licenseId: scope.licenseId,
+        ...ruleAudit(type, scope),
         before,
         after: null,
       });
