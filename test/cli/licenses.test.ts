@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { backends, childPool, vendor } from '../helpers.js';
-import { appOn, licensepool, storageFor } from './run.js';
+import { licensepool, setUpThroughApi, storageFor } from './run.js';
 
 for (const backend of backends()) {
   describe(`licensepool licenses (${backend})`, () => {
@@ -20,16 +20,11 @@ for (const backend of backends()) {
     before(async () => {
       storage = await storageFor(backend);
       work = await mkdtemp(join(tmpdir(), 'lp-cli-licenses-'));
-      const database = await storage.open();
-      const t = await appOn(database);
-      try {
+      await setUpThroughApi(storage, async (t) => {
         const v = await vendor(t, { name: 'Octopus', meters: [{ key: 'access_points' }, { key: 'rooms' }], features: ['guest'] });
         root = v.root;
         hotel = await childPool(t, v.operator.token, v.root, { name: 'Hotel Mar', kind: 'location' });
-      } finally {
-        await t.close();
-        await database.close();
-      }
+      });
     });
     after(async () => {
       await storage.dispose();

@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../src/db/client.js';
 import { backends, childPool, ok, person, vendor } from '../helpers.js';
-import { appOn, licensepool, storageFor } from './run.js';
+import { licensepool, setUpThroughApi, storageFor } from './run.js';
 
 for (const backend of backends()) {
   describe(`licensepool members import (${backend})`, () => {
@@ -33,9 +33,7 @@ for (const backend of backends()) {
     before(async () => {
       storage = await storageFor(backend);
       work = await mkdtemp(join(tmpdir(), 'lp-cli-files-'));
-      const database = await storage.open();
-      const t = await appOn(database);
-      try {
+      await setUpThroughApi(storage, async (t) => {
         const v = await vendor(t, { name: 'Door Systems' });
         pool = await childPool(t, v.operator.token, v.root, { name: 'Block 7' });
         await person(t, 'ada@block7.test');
@@ -45,10 +43,7 @@ for (const backend of backends()) {
           FROM generate_series(1, 700) AS i`);
         const stolen = await ok(t.app, 'POST', `/v1/pools/${v.root}/devices`, { token: v.operator.token, body: { serial: 'SN-STOLEN', type: 'WiDI' } });
         await ok(t.app, 'POST', `/v1/devices/${stolen.id}/report`, { token: v.operator.token, body: { status: 'stolen' } });
-      } finally {
-        await t.close();
-        await database.close();
-      }
+      });
     });
     after(async () => {
       await storage.dispose();

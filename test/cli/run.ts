@@ -1,7 +1,7 @@
 /**
  * Running the `licensepool` command as a person does: a child process on an embedded database
  * directory or a scratch PostgreSQL database, which the test prepares through the API first
- * (`appOn`) and reads back afterwards.
+ * (`setUpThroughApi`) and reads back afterwards.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -56,7 +56,7 @@ export async function storageFor(backend: Backend): Promise<{ env: Record<string
 }
 
 /** The app on that database, for setting things up through the API as a person would. */
-export async function appOn(database: Database): Promise<TestApp> {
+async function appOn(database: Database): Promise<TestApp> {
   await database.migrate();
   const deps: Deps = { db: database.db, clock: systemClock, log: pino({ level: 'silent' }) };
   await ensureFirstSuperuser(deps, SUPERUSER.email, SUPERUSER.password);
@@ -66,3 +66,15 @@ export async function appOn(database: Database): Promise<TestApp> {
   return { app, deps, clock: new ManualClock(), database, superuser, close: async () => void (await app.close()) };
 }
 
+
+/** Prepares the command's database through the API (`fn`), the command not running meanwhile. */
+export async function setUpThroughApi<T>(storage: Awaited<ReturnType<typeof storageFor>>, fn: (t: TestApp) => Promise<T>): Promise<T> {
+  const database = await storage.open();
+  const t = await appOn(database);
+  try {
+    return await fn(t);
+  } finally {
+    await t.close();
+    await database.close();
+  }
+}
