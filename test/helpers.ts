@@ -223,3 +223,33 @@ export async function resellerTree(t: TestApp, deputyEmails: readonly string[]):
   }
   return { root, operator, distributor, reseller, customer, manager, deputies };
 }
+
+/**
+ * Seed 001's residence: a restricted vendor (SIP numbers, mobile apps drawing on them, maybe
+ * more meters; guest access, door opening, siri) licensed 1,000 of each; the building "A
+ * Residence" until day 200 with 50 SIP numbers and 10 apps until day 90; apartment A bound by the
+ * building alone and apartment B restricted to 2 of each and door opening until day 60; exclusive
+ * membership off (a resident may live in two apartments). Days count from 2026-01-01.
+ */
+export async function residenceTree(t: TestApp, extraMeters: readonly string[] = []) {
+  const day = (n: number) => new Date(Date.parse('2026-01-01T00:00:00Z') + n * 86_400_000).toISOString();
+  const v = await vendor(t, {
+    name: 'SmartHome',
+    restricted: true,
+    meters: [{ key: 'sip_numbers' }, { key: 'mobile_apps', draws: ['sip_numbers'] }, ...extraMeters.map((key) => ({ key }))],
+    features: ['guest_access', 'remote_door_opening', 'siri'],
+  });
+  const token = v.operator.token;
+  await ok(t.app, 'POST', `/v1/pools/${v.root}/licenses`, { token, body: { limits: { sip_numbers: 1000, mobile_apps: 1000 }, features: ['guest_access', 'remote_door_opening'] } });
+  const building = await childPool(t, token, v.root, { name: 'A Residence', kind: 'building', restricted: true });
+  await ok(t.app, 'PATCH', `/v1/pools/${building}`, { token, body: { validUntil: day(200) } });
+  await ok(t.app, 'POST', `/v1/pools/${building}/licenses`, {
+    token,
+    body: { limits: { sip_numbers: 50, mobile_apps: 10 }, features: ['guest_access', 'remote_door_opening'], validUntil: day(90) },
+  });
+  await ok(t.app, 'PATCH', `/v1/pools/${v.root}`, { token, body: { exclusiveMembership: false } });
+  const flatA = await childPool(t, token, building, { name: 'Apartment A', kind: 'apartment' });
+  const flatB = await childPool(t, token, building, { name: 'Apartment B', kind: 'apartment', restricted: true });
+  await ok(t.app, 'POST', `/v1/pools/${flatB}/licenses`, { token, body: { limits: { sip_numbers: 2, mobile_apps: 2 }, features: ['remote_door_opening'], validUntil: day(60) } });
+  return { v, building, flatA, flatB };
+}

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { backends, call, childPool, createTestApp, ok, person, vendor, type TestApp, type Tree, verifiedMember } from '../helpers.js';
+import { backends, call, createTestApp, ok, person, residenceTree, vendor, verifiedMember, type TestApp, type Tree } from '../helpers.js';
 
 const DAY_MS = 86_400_000;
 
@@ -23,29 +23,8 @@ for (const backend of backends()) {
 
     before(async () => {
       t = await createTestApp(backend);
-      // Seed 001: a building with 50 SIP numbers and 10 mobile apps (each app takes a SIP number), door opening and guest access.
-      v = await vendor(t, {
-        name: 'SmartHome',
-        restricted: true,
-        meters: [{ key: 'sip_numbers' }, { key: 'mobile_apps', draws: ['sip_numbers'] }],
-        features: ['guest_access', 'remote_door_opening', 'siri'],
-      });
-      const token = v.operator.token;
-      await ok(t.app, 'POST', `/v1/pools/${v.root}/licenses`, {
-        token,
-        body: { limits: { sip_numbers: 1000, mobile_apps: 1000 }, features: ['guest_access', 'remote_door_opening'] },
-      });
-      building = await childPool(t, token, v.root, { name: 'A Residence', kind: 'building', restricted: true });
-      await ok(t.app, 'PATCH', `/v1/pools/${building}`, { token, body: { validUntil: at(200) } });
-      await ok(t.app, 'POST', `/v1/pools/${building}/licenses`, {
-        token,
-        body: { limits: { sip_numbers: 50, mobile_apps: 10 }, features: ['guest_access', 'remote_door_opening'], validUntil: at(90) },
-      });
-      // Seed 001: a resident may live in two apartments (M2's exclusive membership off).
-      await ok(t.app, 'PATCH', `/v1/pools/${v.root}`, { token, body: { exclusiveMembership: false } });
-      flatA = await childPool(t, token, building, { name: 'Apartment A', kind: 'apartment' });
-      flatB = await childPool(t, token, building, { name: 'Apartment B', kind: 'apartment', restricted: true });
-      await ok(t.app, 'POST', `/v1/pools/${flatB}/licenses`, { token, body: { limits: { sip_numbers: 2, mobile_apps: 2 }, features: ['remote_door_opening'], validUntil: at(60) } });
+      // Seed 001: a building with SIP numbers and mobile apps (each app takes a SIP number); a resident in two apartments.
+      ({ v, building, flatA, flatB } = await residenceTree(t));
       resident = await person(t, 'resident@home.test');
       memberA = await addVerified(flatA, { email: resident.email });
     });

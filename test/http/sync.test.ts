@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { verifyLicense, type SyncLicensePayload } from 'licensepool/client';
-import { backends, call, childPool, createTestApp, ok, person, vendor, type TestApp, type Tree, verifiedMember } from '../helpers.js';
+import { backends, call, childPool, createTestApp, ok, person, residenceTree, verifiedMember, type TestApp, type Tree } from '../helpers.js';
 
 const DAY_MS = 86_400_000;
 const at = (days: number) => new Date(Date.parse('2026-01-01T00:00:00Z') + days * DAY_MS);
@@ -40,25 +40,8 @@ for (const backend of backends()) {
 
     before(async () => {
       t = await createTestApp(backend);
-      // Seed 001: a building with SIP numbers and mobile apps; a resident in two apartments.
-      v = await vendor(t, {
-        name: 'SmartHome',
-        restricted: true,
-        meters: [{ key: 'sip_numbers' }, { key: 'mobile_apps', draws: ['sip_numbers'] }, { key: 'rooms' }],
-        features: ['guest_access', 'remote_door_opening', 'siri'],
-      });
-      const token = v.operator.token;
-      await ok(t.app, 'POST', `/v1/pools/${v.root}/licenses`, { token, body: { limits: { sip_numbers: 1000, mobile_apps: 1000 }, features: ['guest_access', 'remote_door_opening'] } });
-      building = await childPool(t, token, v.root, { name: 'A Residence', kind: 'building', restricted: true });
-      await ok(t.app, 'PATCH', `/v1/pools/${building}`, { token, body: { validUntil: at(200).toISOString() } });
-      await ok(t.app, 'POST', `/v1/pools/${building}/licenses`, {
-        token,
-        body: { limits: { sip_numbers: 50, mobile_apps: 10 }, features: ['guest_access', 'remote_door_opening'], validUntil: at(90).toISOString() },
-      });
-      await ok(t.app, 'PATCH', `/v1/pools/${v.root}`, { token, body: { exclusiveMembership: false } });
-      flatA = await childPool(t, token, building, { name: 'Apartment A', kind: 'apartment' });
-      flatB = await childPool(t, token, building, { name: 'Apartment B', kind: 'apartment', restricted: true });
-      await ok(t.app, 'POST', `/v1/pools/${flatB}/licenses`, { token, body: { limits: { sip_numbers: 2, mobile_apps: 2 }, features: ['remote_door_opening'], validUntil: at(60).toISOString() } });
+      // Seed 001: a building with SIP numbers and mobile apps (each app takes a SIP number); a resident in two apartments.
+      ({ v, building, flatA, flatB } = await residenceTree(t, ['rooms']));
       resident = await person(t, 'resident@home.test');
       memberA = await addVerified(flatA, { email: resident.email });
       memberB = await addVerified(flatB, { email: resident.email });
