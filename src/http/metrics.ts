@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics of one app instance (its own registry, so tests can build many apps). */
 export function registerMetrics(app: FastifyInstance, options: { processMetrics: boolean; more?: readonly Registry[] }): Registry {
@@ -23,4 +23,27 @@ export function registerMetrics(app: FastifyInstance, options: { processMetrics:
     return options.more?.length ? Registry.merge([registry, ...options.more]).metrics() : registry.metrics();
   });
   return registry;
+}
+
+/**
+ * A gauge of rows by status, counted in the database when /metrics is read: every status in
+ * `statuses` appears (0 when none), and a failed count leaves them at 0 rather than failing
+ * the whole page.
+ */
+export function statusCountGauge(
+  registry: Registry,
+  gauge: { name: string; help: string; statuses: readonly string[] },
+  count: () => Promise<{ status: string; count: number }[]>,
+): void {
+  new Gauge({
+    name: gauge.name,
+    help: gauge.help,
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const status of gauge.statuses) this.set({ status }, 0);
+      for (const row of await count().catch(() => [])) this.set({ status: row.status }, Number(row.count));
+    },
+  });
 }

@@ -8,8 +8,8 @@
  *   `POST /v1/outbox/{id}/retry`). Registered only where SMTP is configured: elsewhere messages
  *   stay `pending` in the outbox, readable in the API, and go out once a process with SMTP runs.
  */
-import { Gauge } from 'prom-client';
 import type { Executor } from '../../db/client.js';
+import { statusCountGauge } from '../../http/metrics.js';
 import type { Deps } from '../../lib/context.js';
 import type { AuditEventRow } from '../audit/audit.repo.js';
 import type { JobRunner } from '../jobs/jobs.runner.js';
@@ -93,16 +93,9 @@ export function registerNotificationJobs(runner: JobRunner, deps: Deps, options:
     );
   }
 
-  new Gauge({
-    name: 'licensepool_outbox_messages',
-    help: 'Outbox messages not sent, by status: pending (waiting or retrying) and failed (dead letters)',
-    labelNames: ['status'],
-    registers: [runner.registry],
-    async collect() {
-      this.reset();
-      this.set({ status: 'pending' }, 0);
-      this.set({ status: 'failed' }, 0);
-      for (const row of await countUnsent(deps.db).catch(() => [])) this.set({ status: row.status }, Number(row.messages));
-    },
-  });
+  statusCountGauge(
+    runner.registry,
+    { name: 'licensepool_outbox_messages', help: 'Outbox messages not sent, by status: pending (waiting or retrying) and failed (dead letters)', statuses: ['pending', 'failed'] },
+    () => countUnsent(deps.db),
+  );
 }

@@ -92,9 +92,9 @@ export async function markMessagePending(db: Executor, id: string, now: Date): P
 }
 
 /** Messages not yet sent, by status (the outbox gauge). */
-export async function countUnsent(db: Executor): Promise<{ status: OutboxStatus; messages: number }[]> {
+export async function countUnsent(db: Executor): Promise<{ status: OutboxStatus; count: number }[]> {
   return db
-    .select({ status: outbox.status, messages: sql<number>`count(*)::int` })
+    .select({ status: outbox.status, count: sql<number>`count(*)::int` })
     .from(outbox)
     .where(inArray(outbox.status, ['pending', 'failed']))
     .groupBy(outbox.status);
