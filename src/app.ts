@@ -30,6 +30,8 @@ import { signingRoutes } from './modules/signing/signing.routes.js';
 import { stateRoutes } from './modules/state/state.routes.js';
 import { syncRoutes } from './modules/sync/sync.routes.js';
 import { systemRoutes } from './modules/system/system.routes.js';
+import { webhookRoutes } from './modules/webhooks/webhooks.routes.js';
+import { PUBLIC_TARGETS_ONLY, type TargetPolicy } from './modules/webhooks/webhooks.targets.js';
 
 export interface AppOptions {
   deps: Deps;
@@ -45,6 +47,8 @@ export interface AppOptions {
   ticketEventsPollMs?: number;
   /** More figures for /metrics: the job runner's. */
   metrics?: Registry[];
+  /** Where webhook endpoints may point (LICENSEPOOL_WEBHOOK_PRIVATE_TARGETS); default public addresses only. */
+  webhookTargets?: TargetPolicy;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -106,6 +110,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   for (const plugin of modules) await app.register(plugin, { deps });
   await app.register(claimRoutes, { deps, maxBatch: options.claimBatchMax });
   await app.register(ticketRoutes, { deps, eventsPollMs: options.ticketEventsPollMs });
+  await app.register(webhookRoutes, { deps, targets: options.webhookTargets ?? PUBLIC_TARGETS_ONLY });
   await app.register(authRoutes, { deps, secureCookies: options.secureCookies ?? false });
   return app;
 }

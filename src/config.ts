@@ -12,6 +12,11 @@ const Env = z.object({
   SMTP_URL: z.preprocess((v) => (v === '' ? undefined : v), z.string().url().optional()),
   /** The From address of mail; default `licensepool <no-reply@` + PUBLIC_URL's host + `>`. */
   MAIL_FROM: z.string().min(3).optional(),
+  /** Webhook endpoints may point at private and loopback addresses (receivers on the operator's own network). */
+  LICENSEPOOL_WEBHOOK_PRIVATE_TARGETS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   /** Run background jobs in this process (mail, sweeps); `false` for API-only replicas. */
   LICENSEPOOL_WORKERS: z
     .enum(['true', 'false'])
@@ -42,6 +47,7 @@ export type Config = {
   smtpUrl: string | undefined;
   mailFrom: string;
   workers: boolean;
+  webhookPrivateTargets: boolean;
   jobConcurrency: number;
   logLevel: z.infer<typeof Env>['LOG_LEVEL'];
   trustProxy: boolean;
@@ -69,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM ?? `licensepool <no-reply@${new URL(publicUrl).hostname}>`,
     workers: e.LICENSEPOOL_WORKERS,
+    webhookPrivateTargets: e.LICENSEPOOL_WEBHOOK_PRIVATE_TARGETS,
     jobConcurrency: e.LICENSEPOOL_JOB_CONCURRENCY,
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,

@@ -13,6 +13,7 @@ import { registerSweeps } from './modules/jobs/jobs.sweeps.js';
 import { createMailer } from './modules/notifications/mail.transport.js';
 import { registerNotificationJobs } from './modules/notifications/notifications.jobs.js';
 import { registerReminderJobs } from './modules/notifications/reminders.scan.js';
+import { recordWebhookDeliveries, registerWebhookJobs } from './modules/webhooks/webhooks.jobs.js';
 
 /** How often a process gives back the units of leases, borrows and queue holds that have run out, and serves the queues. */
 const CLAIM_SWEEP_MS = 1_000;
@@ -29,11 +30,13 @@ export async function serve(): Promise<void> {
 
   const first = await ensureFirstSuperuser(deps, config.adminEmail, config.adminPassword);
   // Background jobs (docs/notifications.md): sweeps, the notify jobs the audit trigger
-  // enqueues, and mail, which needs SMTP_URL (without it, mail waits in the outbox).
+  // enqueues, mail, which needs SMTP_URL (without it, mail waits in the outbox), and webhooks.
   const runner = new JobRunner(deps, { concurrency: config.jobConcurrency });
   const mailer = config.smtpUrl ? createMailer(config.smtpUrl, { maxConnections: Math.min(config.jobConcurrency, 8) }) : null;
   registerSweeps(runner, deps);
-  registerNotificationJobs(runner, deps, { settings: { publicUrl: config.publicUrl }, mailer, from: config.mailFrom });
+  const webhookTargets = { allowPrivate: config.webhookPrivateTargets };
+  registerNotificationJobs(runner, deps, { settings: { publicUrl: config.publicUrl }, mailer, from: config.mailFrom, consumers: [recordWebhookDeliveries] });
+  registerWebhookJobs(runner, deps, webhookTargets);
   registerReminderJobs(runner, deps, { publicUrl: config.publicUrl });
   const app = await buildApp({
     deps,
@@ -42,6 +45,7 @@ export async function serve(): Promise<void> {
     processMetrics: true,
     claimBatchMax: config.claimBatchMax,
     metrics: [runner.registry],
+    webhookTargets,
   });
   if (config.workers) await runner.start();
   const claimSweep = setInterval(() => {

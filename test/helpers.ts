@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { buildApp } from '../src/app.js';
+import { buildApp, type AppOptions } from '../src/app.js';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { ManualClock } from '../src/lib/clock.js';
 import type { Deps } from '../src/lib/context.js';
@@ -52,12 +52,13 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(backend: Backend): Promise<TestApp> {
+/** A fresh database and app at 2026-01-01; `options` are buildApp's (e.g. `webhookTargets`). */
+export async function createTestApp(backend: Backend, options: Omit<AppOptions, 'deps'> = {}): Promise<TestApp> {
   const database = await openTestDatabase(backend);
   const clock = new ManualClock('2026-01-01T00:00:00.000Z');
   const deps: Deps = { db: database.db, clock, log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) };
   await ensureFirstSuperuser(deps, SUPERUSER.email, SUPERUSER.password);
-  const app = await buildApp({ deps });
+  const app = await buildApp({ deps, ...options });
   const superuser = await apiTokenFor(app, SUPERUSER.email, SUPERUSER.password);
   return {
     app,

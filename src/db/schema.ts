@@ -729,3 +729,81 @@ export const remindersSent = pgTable(
   },
   (t) => [primaryKey({ columns: [t.licenseId, t.offsetDays, t.endsAt] })],
 );
+
+/**
+ * N6: an HTTPS (or HTTP) endpoint of a root that hears of the event types in `events` (`*`:
+ * all) anywhere in the root's tree. `secret` signs every delivery (HMAC-SHA256, Standard
+ * Webhooks); it is kept as is because signing needs it, and shown only when made or rotated.
+ */
+export const webhookEndpoints = pgTable(
+  'webhook_endpoints',
+  {
+    id: text('id').primaryKey(),
+    rootId: text('root_id')
+      .notNull()
+      .references(() => pools.id),
+    url: text('url').notNull(),
+    description: text('description'),
+    events: text('events').array().notNull(),
+    secret: text('secret').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    createdBy: text('created_by'),
+    createdAt: ts('created_at').notNull(),
+    updatedAt: ts('updated_at').notNull(),
+  },
+  (t) => [index('webhook_endpoints_root_idx').on(t.rootId, t.id)],
+);
+
+export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const;
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
+
+/**
+ * N6: one event for one endpoint, written in the `notify` job's transaction (once: unique per
+ * endpoint and event) and sent after commit by `webhook.deliver` jobs. `body` is fixed when the
+ * delivery is made, so every attempt and redelivery sends the same bytes under the same id
+ * (the `webhook-id` header), which is how a receiver recognizes a repeat.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    endpointId: text('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    rootId: text('root_id').notNull(),
+    eventId: text('event_id').notNull(),
+    eventType: text('event_type').notNull(),
+    body: text('body').notNull(),
+    status: text('status', { enum: WEBHOOK_DELIVERY_STATUSES }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    createdAt: ts('created_at').notNull(),
+    updatedAt: ts('updated_at').notNull(),
+    deliveredAt: ts('delivered_at'),
+  },
+  (t) => [
+    uniqueIndex('webhook_deliveries_endpoint_event_key').on(t.endpointId, t.eventId),
+    index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.id),
+    // Pruning of finished deliveries.
+    index('webhook_deliveries_finished_idx').on(t.updatedAt).where(sql`status <> 'pending'`),
+  ],
+);
+
+/** N6, the delivery log: each HTTP attempt of a delivery, with what the receiver answered. */
+export const webhookAttempts = pgTable(
+  'webhook_attempts',
+  {
+    deliveryId: text('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    at: ts('at').notNull(),
+    statusCode: integer('status_code'),
+    error: text('error'),
+    durationMs: integer('duration_ms').notNull(),
+    /** The start of the receiver's answer (at most 1 KiB), for debugging. */
+    responseBody: text('response_body'),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.attempt] })],
+);

@@ -39,6 +39,8 @@ export const ERRORS = {
   IMPORT_REJECTED: { status: 422, title: 'Some rows are bad, and an all-or-nothing import writes nothing; `rows` says which' },
   ACCOUNT_NOT_FOUND: { status: 422, title: 'No account has this e-mail' },
   NOT_A_ROOT: { status: 422, title: 'The pool is not a root' },
+  WEBHOOK_TARGET_FORBIDDEN: { status: 422, title: 'The webhook URL reaches a private, loopback or otherwise non-public address' },
+  WEBHOOK_TARGET_UNRESOLVABLE: { status: 422, title: "The webhook URL's host name does not resolve" },
   UNKNOWN_METER: { status: 422, title: 'The meter is not in the catalog' },
   UNKNOWN_FEATURE: { status: 422, title: 'The feature is not in the catalog' },
   DRAW_CYCLE: { status: 422, title: 'Meter draws would form a cycle' },

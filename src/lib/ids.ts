@@ -26,6 +26,8 @@ export const ID_PREFIXES = {
   job: 'job',
   message: 'msg',
   template: 'tpl',
+  webhook: 'hook',
+  webhookDelivery: 'dlv',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;

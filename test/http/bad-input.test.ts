@@ -39,6 +39,8 @@ interface World {
   applicant: { id: string; email: string };
   /** The key of a license made by request, not yet activated. */
   licenseKey: string;
+  /** A webhook endpoint of the root. */
+  webhook: string;
 }
 
 interface BodyRow {
@@ -161,6 +163,18 @@ const BODY_ROUTES: BodyRow[] = [
     url: () => '/v1/tokens',
     valid: (w) => ({ name: 'ci', poolId: w.child, role: 'operator', expiresAt: '2027-01-01T00:00:00Z' }),
   },
+  {
+    method: 'POST',
+    route: '/v1/pools/{id}/webhooks',
+    url: (w) => `/v1/pools/${w.root}/webhooks`,
+    valid: () => ({ url: 'https://93.184.215.14/hooks', events: ['license.created', 'member.verified'], description: 'CRM', enabled: true }),
+  },
+  {
+    method: 'PATCH',
+    route: '/v1/pools/{id}/webhooks/{webhookId}',
+    url: (w) => `/v1/pools/${w.root}/webhooks/${w.webhook}`,
+    valid: () => ({ url: 'https://93.184.215.15/hooks', events: ['*'], description: null, enabled: false }),
+  },
 ];
 
 /** Routes that take a file rather than JSON (text/csv only; their own checks below). */
@@ -191,6 +205,10 @@ function realParam(route: string, name: string, w: World, actions: string[]): st
   if (route.startsWith('/v1/applications/')) return w.application;
   // Signing keys live on the root (a child answers NOT_A_ROOT); no kid is held, so {kid} is never what answers.
   if (route.startsWith('/v1/pools/{id}/signing-keys')) return name === 'kid' ? newId('signingKey') : w.root;
+  if (name === 'webhookId') return w.webhook;
+  // No delivery is held: {deliveryId} is never what answers.
+  if (name === 'deliveryId') return newId('webhookDelivery');
+  if (route.startsWith('/v1/pools/{id}/webhooks')) return w.root;
   // No package is held: {packageId} is never what answers.
   if (name === 'packageId') return newId('package');
   if (route === '/v1/pools/{id}/reconcile' || route === '/v1/pools/{id}/devices' || route.startsWith('/v1/pools/{id}/packages')) return w.root;
@@ -388,6 +406,7 @@ for (const backend of backends()) {
       });
       const requested = await ok(t.app, 'POST', '/v1/licenses', { token: tree.operator.token, body: { rootId: tree.root, limits: { seats: 1 } } });
       const tokens = await ok(t.app, 'GET', '/v1/tokens', { token: t.superuser });
+      const webhook = await ok(t.app, 'POST', `/v1/pools/${tree.root}/webhooks`, { token: tree.operator.token, body: { url: 'https://93.184.215.14/hooks', events: ['*'] } });
       w = {
         root: tree.root,
         child,
@@ -401,6 +420,7 @@ for (const backend of backends()) {
         application: application.id,
         applicant: { id: applicant.id, email: applicant.email },
         licenseKey: requested.key,
+        webhook: webhook.id,
       };
       doc = (await call(t.app, 'GET', '/openapi.json')).body;
       // Every bad request below must leave every table as it is: rows, and what is in them.

@@ -13,6 +13,7 @@ import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../src/db/client.js';
 import { newId } from '../../src/lib/ids.js';
 import { queueMail } from '../../src/modules/notifications/mail.queue.js';
+import { insertDeliveries } from '../../src/modules/webhooks/webhooks.repo.js';
 import { backends, call, childPool, createTestApp, csvBody, ok, PASSWORD, person, vendor, type Answer, type TestApp } from '../helpers.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -57,6 +58,8 @@ interface Tenant {
   /** A message in the outbox about the child pool, to the operator, and the job that sends it. */
   messageId: string;
   mailJobId: string;
+  /** A webhook endpoint of the root, its secret, and a failed delivery of it (which its operator could redeliver). */
+  webhook: { id: string; secret: string; deliveryId: string };
 }
 
 /**
@@ -349,6 +352,21 @@ const TABLE: Row[] = [
   { method: 'GET', route: '/v1/licenses/{id}/reminder-rule', url: (a) => `/v1/licenses/${a.license.id}/reminder-rule`, ...denied },
   { method: 'PUT', route: '/v1/licenses/{id}/reminder-rule', url: (a) => `/v1/licenses/${a.license.id}/reminder-rule`, body: () => ({ fromDays: 10, every: 'daily' }), ...denied },
   { method: 'DELETE', route: '/v1/licenses/{id}/reminder-rule', url: (a) => `/v1/licenses/${a.license.id}/reminder-rule`, ...denied },
+  // webhooks (N6): the root's operators only
+  { method: 'POST', route: '/v1/pools/{id}/webhooks', url: (a) => `/v1/pools/${a.root}/webhooks`, body: () => ({ url: 'https://93.184.215.14/intruder', events: ['*'] }), ...denied },
+  { method: 'GET', route: '/v1/pools/{id}/webhooks', url: (a) => `/v1/pools/${a.root}/webhooks`, ...denied },
+  { method: 'GET', route: '/v1/pools/{id}/webhooks/{webhookId}', url: (a) => `/v1/pools/${a.root}/webhooks/${a.webhook.id}`, ...denied },
+  { method: 'PATCH', route: '/v1/pools/{id}/webhooks/{webhookId}', url: (a) => `/v1/pools/${a.root}/webhooks/${a.webhook.id}`, body: () => ({ url: 'https://93.184.215.14/intruder' }), ...denied },
+  { method: 'DELETE', route: '/v1/pools/{id}/webhooks/{webhookId}', url: (a) => `/v1/pools/${a.root}/webhooks/${a.webhook.id}`, ...denied },
+  { method: 'POST', route: '/v1/pools/{id}/webhooks/{webhookId}/rotate-secret', url: (a) => `/v1/pools/${a.root}/webhooks/${a.webhook.id}/rotate-secret`, ...denied },
+  { method: 'GET', route: '/v1/pools/{id}/webhooks/{webhookId}/deliveries', url: (a) => `/v1/pools/${a.root}/webhooks/${a.webhook.id}/deliveries`, ...denied },
+  { method: 'GET', route: '/v1/pools/{id}/webhooks/{webhookId}/deliveries/{deliveryId}', url: (a) => `/v1/pools/${a.root}/webhooks/${a.webhook.id}/deliveries/${a.webhook.deliveryId}`, ...denied },
+  {
+    method: 'POST',
+    route: '/v1/pools/{id}/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver',
+    url: (a) => `/v1/pools/${a.root}/webhooks/${a.webhook.id}/deliveries/${a.webhook.deliveryId}/redeliver`,
+    ...denied,
+  },
   // Jobs belong to the deployment: superusers only; to anyone else the list is empty and a job unknown.
   { method: 'GET', route: '/v1/jobs', url: () => '/v1/jobs?status=queued', ...listed },
   { method: 'POST', route: '/v1/jobs/{id}/retry', url: (a) => `/v1/jobs/${a.mailJobId}/retry`, ...denied },
@@ -415,6 +433,10 @@ async function buildTenant(t: TestApp, label: string): Promise<Tenant> {
     queueMail(tx, [{ key: `isolation:${label}`, event: 'member.verified', rootId: tree.root, poolId: child, memberId: member.id, to: { email: op.email, name: op.email, accountId: op.id }, variables: { memberLabel: memberPerson.email } }], { publicUrl: 'http://localhost' }, t.clock.now()),
   );
   const [mailJob] = await rowsOf<{ id: string }>(t.deps.db, sql`SELECT id FROM jobs WHERE dedupe_key = ${`mail:${message!.id}`}`);
+  const webhook = await ok(t.app, 'POST', `/v1/pools/${tree.root}/webhooks`, { token: op.token, body: { url: `https://93.184.215.14/${label}`, events: ['*'] } });
+  const [delivery] = await insertDeliveries(t.deps.db, [
+    { id: newId('webhookDelivery'), endpointId: webhook.id, rootId: tree.root, eventId: newId('event'), eventType: 'member.verified', body: JSON.stringify({ label }), status: 'failed', createdAt: t.clock.now(), updatedAt: t.clock.now() },
+  ]);
   const tokens = await ok(t.app, 'GET', '/v1/tokens', { token: op.token });
   const retiring = await ok(t.app, 'POST', `/v1/pools/${tree.root}/signing-keys/rotate`, { token: op.token });
   await ok(t.app, 'POST', `/v1/pools/${tree.root}/signing-keys/rotate`, { token: op.token });
@@ -442,6 +464,7 @@ async function buildTenant(t: TestApp, label: string): Promise<Tenant> {
     application: { id: applied.id, poolId: applied.poolId },
     messageId: message!.id,
     mailJobId: mailJob!.id,
+    webhook: { id: webhook.id, secret: webhook.secret, deliveryId: delivery!.id },
   };
 }
 
@@ -470,6 +493,7 @@ function ghostOf(a: Tenant): Tenant {
     application: { id: newId('application'), poolId: newId('pool') },
     messageId: newId('message'),
     mailJobId: newId('job'),
+    webhook: { ...a.webhook, id: newId('webhook'), deliveryId: newId('webhookDelivery') },
   };
 }
 
@@ -505,6 +529,9 @@ function secretsOf(a: Tenant): string[] {
     a.application.id,
     a.application.poolId,
     a.messageId,
+    a.webhook.id,
+    a.webhook.secret,
+    a.webhook.deliveryId,
   ];
 }
 
@@ -550,6 +577,8 @@ for (const backend of backends()) {
         `/v1/pools/${A.root}/notification-settings`,
         `/v1/pools/${A.child}/reminder-rule`,
         `/v1/licenses/${A.license.id}/reminder-rule`,
+        `/v1/pools/${A.root}/webhooks`,
+        `/v1/pools/${A.root}/webhooks/${A.webhook.id}/deliveries/${A.webhook.deliveryId}`,
         '/v1/outbox',
         '/v1/tokens',
       ];
