@@ -212,8 +212,13 @@ export class JobRunner {
     if (maintenance || performance.now() - this.#lastMaintenance >= this.#pollMs) {
       this.#lastMaintenance = performance.now();
       this.#exhausted.clear();
-      const reclaimed = await reclaimExpiredLeases(db, kinds, now);
-      for (const job of reclaimed.filter((j) => j.status === 'dead')) await this.#recordDead(job);
+      // A job that ends dead here gets its onDead in the same transaction, as below.
+      const reclaimed = await db.transaction(async (tx) => {
+        const rows = await reclaimExpiredLeases(tx, kinds, now);
+        for (const job of rows.filter((j) => j.status === 'dead')) await this.#onDead(tx, job);
+        return rows;
+      });
+      for (const job of reclaimed.filter((j) => j.status === 'dead')) this.#countDead(job);
       if (reclaimed.length > 0) this.#deps.log.warn({ jobs: reclaimed.map((j) => j.id) }, 'jobs whose lease ran out are queued again');
       const names = [...this.#schedules.keys()];
       if (names.length > 0) {
@@ -277,12 +282,19 @@ export class JobRunner {
         return;
       }
       this.#failed.inc({ kind: job.kind });
-      const message = (err instanceof Error ? err.message : String(err)).slice(0, 2000) || 'failed';
+      // PostgreSQL text holds no NUL, and an error may quote what a remote server sent.
+      const message = (err instanceof Error ? err.message : String(err)).replaceAll('\u0000', '').slice(0, 2000) || 'failed';
       const now = this.#deps.clock.now();
       const retryAt = new Date(now.getTime() + backoffDelay(options.backoff ?? DEFAULT_BACKOFF, job.attempts));
       try {
-        const row = await failJob(db, job, this.workerId, now, message, retryAt);
-        if (row?.status === 'dead') await this.#recordDead(row);
+        // The job ends dead and its onDead (a delivery marked failed) commit together, so
+        // neither happens without the other.
+        const row = await db.transaction(async (tx) => {
+          const failed = await failJob(tx, job, this.workerId, now, message, retryAt);
+          if (failed?.status === 'dead') await this.#onDead(tx, failed);
+          return failed;
+        });
+        if (row?.status === 'dead') this.#countDead(row);
         this.#deps.log.warn({ job: job.id, kind: job.kind, attempt: job.attempts, err: message, status: row?.status }, 'job attempt failed');
       } catch (recordErr) {
         // The lease runs out and the job is retried: nothing is lost.
@@ -293,11 +305,13 @@ export class JobRunner {
     }
   }
 
-  async #recordDead(job: JobRow): Promise<void> {
+  async #onDead(tx: Executor, job: JobRow): Promise<void> {
+    await this.#handlers.get(job.kind)?.options.onDead?.(tx, job);
+  }
+
+  #countDead(job: JobRow): void {
     this.#dead.inc({ kind: job.kind });
     this.#deps.log.error({ job: job.id, kind: job.kind, attempts: job.attempts, err: job.lastError }, 'job is dead after its last attempt');
-    const onDead = this.#handlers.get(job.kind)?.options.onDead;
-    if (onDead) await this.#deps.db.transaction((tx) => onDead(tx, job));
   }
 
   async #writeSchedules(): Promise<void> {

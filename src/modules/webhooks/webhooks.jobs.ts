@@ -15,10 +15,10 @@ import type { Backoff } from '../../domain/backoff.js';
 import type { Deps } from '../../lib/context.js';
 import { newId } from '../../lib/ids.js';
 import type { AuditEventRow } from '../audit/audit.repo.js';
-import { enqueueJobs } from '../jobs/jobs.repo.js';
+import { enqueueJobs, type JobSpec } from '../jobs/jobs.repo.js';
 import type { JobRunner } from '../jobs/jobs.runner.js';
 import { isWebhookEvent, webhookBody } from './webhooks.events.js';
-import { countUndelivered, findDeliveryToSend, findListeningEndpoints, insertDeliveries, markDeliveryFailed, pruneDeliveries, recordAttempt } from './webhooks.repo.js';
+import { countUndelivered, findDeliveryToSend, findListeningEndpoints, insertDeliveries, markDeliveryFailed, markDeliveryPending, pruneDeliveries, recordAttempt } from './webhooks.repo.js';
 import type { TargetPolicy } from './webhooks.targets.js';
 import { postWebhook } from './webhooks.transport.js';
 
@@ -62,11 +62,14 @@ export async function recordWebhookDeliveries(tx: Executor, event: AuditEventRow
   await enqueueJobs(tx, deliveries.map((d) => deliveryJob(d.id)), now);
 }
 
-/** The job that sends a delivery; `round` tells a redelivery's job from the first one. */
-export const deliveryJob = (deliveryId: string, round?: number) => ({
+/**
+ * The job that sends a delivery. The first is keyed to the delivery (made once); a
+ * redelivery's has no key: the delivery's move back to `pending` is what admits one at a time.
+ */
+export const deliveryJob = (deliveryId: string, options: { redelivery?: boolean } = {}): JobSpec => ({
   kind: DELIVER_WEBHOOK_JOB,
   payload: { deliveryId },
-  dedupeKey: round === undefined ? `webhook:${deliveryId}` : `webhook:${deliveryId}:${round}`,
+  ...(options.redelivery ? {} : { dedupeKey: `webhook:${deliveryId}` }),
   maxAttempts: WEBHOOK_ATTEMPTS,
 });
 
@@ -76,9 +79,12 @@ export function registerWebhookJobs(runner: JobRunner, deps: Deps, targets: Targ
     async ({ payload }, db) => {
       const id = String(payload.deliveryId);
       const found = await findDeliveryToSend(db, id);
-      // Gone with its endpoint, or delivered already (a run after a crash between logging and completing).
-      if (!found || found.delivery.status !== 'pending') return;
-      const { delivery, endpoint } = found;
+      if (!found) return; // gone with its endpoint
+      // A dead job run again by hand (`POST /v1/jobs/{id}/retry`) takes its failed delivery back.
+      const delivery = found.delivery.status === 'failed' ? await markDeliveryPending(db, id, deps.clock.now()) : found.delivery;
+      // Delivered already (a run after a crash between logging and completing).
+      if (!delivery || delivery.status !== 'pending') return;
+      const { endpoint } = found;
       if (!endpoint.enabled) {
         await markDeliveryFailed(db, id, deps.clock.now(), 'the endpoint is disabled');
         return;

@@ -139,7 +139,7 @@ export async function redeliver(deps: Deps, actor: Actor, rootId: string, webhoo
     const delivery = await deliveryFor(tx, actor, rootId, webhookId, deliveryId);
     const pending = await markDeliveryPending(tx, delivery.id, now);
     if (!pending) throw new AppError('INVALID_TRANSITION', 'the delivery is pending; it is being sent or retried already', { currentStatus: delivery.status });
-    await enqueueJobs(tx, [deliveryJob(delivery.id, now.getTime())], now);
+    await enqueueJobs(tx, [deliveryJob(delivery.id, { redelivery: true })], now);
     await insertAuditEvent(tx, actor, now, {
       action: 'webhook.redelivered',
       entityType: 'webhook_delivery',

@@ -31,15 +31,16 @@ function hostOf(url: URL): string {
   return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
 }
 
-const forbidden = (host: string, address: string) =>
-  new AppError('WEBHOOK_TARGET_FORBIDDEN', `${host === address ? address : `${host} resolves to ${address}, which`} is not a public address; set LICENSEPOOL_WEBHOOK_PRIVATE_TARGETS=true to allow such targets`, { address });
+// The addresses a name resolves to stay unsaid: they would map the operator's network for a tenant.
+const forbidden = (host: string, literal: boolean) =>
+  new AppError('WEBHOOK_TARGET_FORBIDDEN', `${literal ? `${host} is` : `${host} resolves to`} a non-public address; the server's operator may allow such targets (LICENSEPOOL_WEBHOOK_PRIVATE_TARGETS)`);
 
 /** Refuses, when an endpoint is saved, a URL whose host is or resolves to a non-public address. */
 export async function checkTarget(url: URL, policy: TargetPolicy): Promise<void> {
   if (policy.allowPrivate) return;
   const host = hostOf(url);
   if (ipaddr.isValid(host)) {
-    if (!isPublicAddress(host)) throw forbidden(host, host);
+    if (!isPublicAddress(host)) throw forbidden(host, true);
     return;
   }
   let addresses: LookupAddress[];
@@ -49,7 +50,7 @@ export async function checkTarget(url: URL, policy: TargetPolicy): Promise<void>
     throw new AppError('WEBHOOK_TARGET_UNRESOLVABLE', `${host} does not resolve`, { host });
   }
   const inward = addresses.find((a) => !isPublicAddress(a.address));
-  if (inward) throw forbidden(host, inward.address);
+  if (inward) throw forbidden(host, false);
 }
 
 /** The error a delivery attempt ends with when its connection would reach a non-public address. */
@@ -67,7 +68,7 @@ export function guardedLookup(policy: TargetPolicy): LookupFunction {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '', 0);
       const inward = policy.allowPrivate ? undefined : addresses.find((a) => !isPublicAddress(a.address));
-      if (inward) return callback(new TargetRefused(`${hostname} resolves to ${inward.address}, which is not a public address`), '', 0);
+      if (inward) return callback(new TargetRefused(`${hostname} resolves to a non-public address`), '', 0);
       if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
       const [first] = addresses;
       return callback(null, first!.address, first!.family);
@@ -79,5 +80,5 @@ export function guardedLookup(policy: TargetPolicy): LookupFunction {
 export function refusedLiteral(url: URL, policy: TargetPolicy): TargetRefused | null {
   const host = hostOf(url);
   if (policy.allowPrivate || !ipaddr.isValid(host) || isPublicAddress(host)) return null;
-  return new TargetRefused(`${host} is not a public address`);
+  return new TargetRefused(`${host} is a non-public address`);
 }

@@ -5,7 +5,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { guardedLookup, refusedLiteral, type TargetPolicy } from './webhooks.targets.js';
+import { guardedLookup, refusedLiteral, TargetRefused, type TargetPolicy } from './webhooks.targets.js';
 
 /** How long one attempt may take, connection to the end of the answer. */
 export const ATTEMPT_TIMEOUT_MS = 10_000;
@@ -34,6 +34,8 @@ export async function postWebhook(url: string, headers: Record<string, string>, 
         target,
         {
           method: 'POST',
+          // No shared keep-alive pool: a reused connection would skip the lookup, and with it the target check.
+          agent: false,
           headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'licensepool-webhooks/1', ...headers },
           lookup: guardedLookup(policy),
           signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
@@ -41,11 +43,18 @@ export async function postWebhook(url: string, headers: Record<string, string>, 
         (res: IncomingMessage) => {
           const kept: Buffer[] = [];
           let size = 0;
+          // PostgreSQL text holds no NUL; the log shows it as U+FFFD.
+          const answer = () => ({ statusCode: res.statusCode ?? 0, text: Buffer.concat(kept).toString('utf8').replaceAll('\u0000', '\uFFFD') });
           res.on('data', (chunk: Buffer) => {
-            if (size < KEPT_ANSWER_BYTES) kept.push(chunk.subarray(0, KEPT_ANSWER_BYTES - size));
-            size += chunk.length;
+            kept.push(chunk.subarray(0, KEPT_ANSWER_BYTES - size));
+            size += Math.min(chunk.length, KEPT_ANSWER_BYTES - size);
+            // The status is in and the log keeps no more: the rest of a large answer is not read.
+            if (size >= KEPT_ANSWER_BYTES) {
+              resolve(answer());
+              res.destroy();
+            }
           });
-          res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, text: Buffer.concat(kept).toString('utf8') }));
+          res.on('end', () => resolve(answer()));
           res.on('error', reject);
         },
       );
@@ -57,7 +66,12 @@ export async function postWebhook(url: string, headers: Record<string, string>, 
     return { statusCode: answer.statusCode, error, responseBody: answer.text, durationMs: elapsed() };
   } catch (err) {
     const e = err as Error & { code?: string };
-    const reason = e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s` : e.code && !e.message.includes(e.code) ? `${e.code}: ${e.message}` : e.message;
+    const reason =
+      e.name === 'TimeoutError' || e.name === 'AbortError'
+        ? `no answer within ${ATTEMPT_TIMEOUT_MS / 1000} s`
+        : e instanceof TargetRefused || !e.code || e.message.includes(e.code)
+          ? e.message
+          : `${e.code}: ${e.message}`;
     return { statusCode: null, error: reason, responseBody: null, durationMs: elapsed() };
   }
 }
