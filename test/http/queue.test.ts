@@ -247,6 +247,33 @@ for (const backend of backends()) {
       assert.equal(await usedOf(office, 'seats'), 0);
     });
 
+    test('a removed member’s tickets, waiting or held, leave the line at once; the line moves up', async () => {
+      const [eve, fay, gus] = [await verifiedMember('eve@acme.test'), await verifiedMember('fay@acme.test'), await verifiedMember('gus@acme.test')];
+      const queueUp = async (p: typeof eve) =>
+        (await ok(t.app, 'POST', '/v1/claims', { token: p.token, body: { memberId: p.memberId, meter: 'seats', ttlSeconds: 600, fingerprint: 'removal', queue: true } })).ticket;
+      const blockers = [await lease(filler.token, filler.memberId), await lease(filler.token, filler.memberId)];
+      const [eveT, fayT, gusT] = [await queueUp(eve), await queueUp(fay), await queueUp(gus)];
+      await ok(t.app, 'DELETE', `/v1/claims/${blockers[0]}`, { token: filler.token });
+      const read = (id: string) => ok(t.app, 'GET', `/v1/tickets/${id}`, { token: v.operator.token });
+      assert.deepEqual([(await read(eveT.id)).status, (await read(fayT.id)).position, (await read(gusT.id)).position], ['held', 1, 2]);
+
+      await ok(t.app, 'DELETE', `/v1/members/${gus.memberId}`, { token: v.operator.token });
+      await ok(t.app, 'DELETE', `/v1/members/${eve.memberId}`, { token: v.operator.token });
+      assert.deepEqual([(await read(eveT.id)).status, (await read(gusT.id)).status], ['cancelled', 'cancelled']);
+      assert.equal((await read(fayT.id)).position, 1);
+      const audit = (await ok(t.app, 'GET', `/v1/audit?poolId=${office}&limit=500`, { token: v.operator.token })).data;
+      const why = audit.find((e: any) => e.entityId === eveT.id && e.action === 'ticket.cancelled');
+      assert.equal(why.after.reason, 'the member was removed');
+      assert.equal(await usedOf(office, 'seats'), 1, 'the removed holder’s seat is free');
+
+      // The next check-in serves the line: fay, first now, is held.
+      await ok(t.app, 'DELETE', `/v1/claims/${blockers[1]}`, { token: filler.token });
+      assert.equal((await read(fayT.id)).status, 'held');
+      await ok(t.app, 'DELETE', `/v1/tickets/${fayT.id}`, { token: fay.token });
+      assert.equal(await usedOf(office, 'seats'), 0);
+      assert.deepEqual(await drift(), []);
+    });
+
     test('a hold revoked when the limit drops (U5) has lapsed: it cannot be claimed', async () => {
       const blockers = [await lease(filler.token, filler.memberId), await lease(filler.token, filler.memberId)];
       const ticket = (await ask(0, { queue: true })).body.ticket;

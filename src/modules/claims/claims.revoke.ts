@@ -10,7 +10,7 @@
  */
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { rowsOf, type Executor } from '../../db/client.js';
-import { claims } from '../../db/schema.js';
+import { claims, tickets } from '../../db/schema.js';
 import { counterKey } from '../../domain/claims.js';
 import { ownGrant } from '../../domain/quota.js';
 import type { Actor } from '../../lib/context.js';
@@ -75,8 +75,10 @@ export async function revokeBeyondLimit(tx: Executor, actor: Actor, pool: PoolRo
 /**
  * M3, M4: removing members, or reporting their device lost or stolen, revokes their live claims
  * at once, in the caller's transaction (the member rows are locked first; then all their claims
- * in id order, then every counter those hold, at once, in the global order — as a batch does).
- * One audit event per member that had claims. Returns the claims revoked.
+ * in id order, then every counter those hold, at once, in the global order — as a batch does),
+ * and cancels their queue tickets, waiting or held, so they leave the line now rather than when
+ * they reach its head. One audit event per member that had claims, one per ticket. Returns the
+ * claims revoked.
  */
 export async function revokeClaimsOfMembers(
   tx: Executor,
@@ -88,6 +90,9 @@ export async function revokeClaimsOfMembers(
   if (members.length === 0) return [];
   const live = await tx.select({ id: claims.id }).from(claims).where(and(inArray(claims.memberId, members.map((m) => m.id)), eq(claims.status, 'live')));
   const locked = await lockLiveClaims(tx, live.map((c) => c.id));
+  // Tickets after claims, before counters: the order a batch takes its locks in. A held
+  // ticket's hold is one of the claims revoked here.
+  await cancelTicketsOfMembers(tx, actor, members, now, reason);
   if (locked.length === 0) return [];
   await giveBackUnits(tx, locked);
   await endClaims(tx, locked.map((c) => c.id), 'revoked', now, reason);
@@ -105,4 +110,30 @@ export async function revokeClaimsOfMembers(
     });
   }
   return locked.map((c) => ({ ...c, status: 'revoked', endedAt: now, endReason: reason }));
+}
+
+async function cancelTicketsOfMembers(tx: Executor, actor: Actor, members: readonly { id: string }[], now: Date, reason: string): Promise<void> {
+  const open = await tx
+    .select({ id: tickets.id })
+    .from(tickets)
+    .where(and(inArray(tickets.memberId, members.map((m) => m.id)), inArray(tickets.status, ['waiting', 'held'])))
+    .orderBy(tickets.id)
+    .for('update');
+  if (open.length === 0) return;
+  const ended = await tx
+    .update(tickets)
+    .set({ status: 'cancelled', updatedAt: now, endedAt: now })
+    .where(inArray(tickets.id, open.map((t) => t.id)))
+    .returning();
+  for (const t of ended) {
+    await insertAuditEvent(tx, actor, now, {
+      action: 'ticket.cancelled',
+      entityType: 'ticket',
+      entityId: t.id,
+      rootId: t.rootId,
+      poolId: t.poolId,
+      memberId: t.memberId,
+      after: { status: 'cancelled', reason },
+    });
+  }
 }
