@@ -4,8 +4,6 @@
  * (`setUpThroughApi`) and reads back afterwards.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
@@ -15,7 +13,7 @@ import { ManualClock, systemClock } from '../../src/lib/clock.js';
 import type { Deps } from '../../src/lib/context.js';
 import { ensureFirstSuperuser } from '../../src/modules/accounts/accounts.service.js';
 import { createScratchDatabase } from '../concurrency/fleet.js';
-import { ok, SUPERUSER, type Backend, type TestApp } from '../helpers.js';
+import { migratedPgliteDir, ok, removePgliteDir, SUPERUSER, type Backend, type TestApp } from '../helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'licensepool.js');
@@ -44,11 +42,11 @@ export function licensepool(args: string[], env: Record<string, string>, input?:
 /** Where the command finds its database, and how the test opens the same one. */
 export async function storageFor(backend: Backend): Promise<{ env: Record<string, string>; open(): Promise<Database>; dispose(): Promise<void> }> {
   if (backend === 'pglite') {
-    const dir = await mkdtemp(join(tmpdir(), 'lp-cli-'));
+    const dir = await migratedPgliteDir();
     return {
       env: { LICENSEPOOL_DATA_DIR: dir },
       open: () => openDatabase({ driver: 'pglite', dataDir: dir }),
-      dispose: () => rm(dir, { recursive: true, force: true }),
+      dispose: () => removePgliteDir(dir),
     };
   }
   const scratch = await createScratchDatabase(process.env.TEST_DATABASE_URL!, 'lp_cli');
