@@ -35,6 +35,8 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
   VALIDATION_FAILED: { status: 422, title: 'The request is invalid' },
+  DATA_REJECTED: { status: 422, title: 'The database refused a value of this request' },
+  CONSTRAINT_VIOLATED: { status: 409, title: 'The request conflicts with a rule of the database' },
   DUPLICATE_ROW: { status: 422, title: 'An earlier line of the file names the same member' },
   IMPORT_REJECTED: { status: 422, title: 'Some rows are bad, and an all-or-nothing import writes nothing; `rows` says which' },
   ACCOUNT_NOT_FOUND: { status: 422, title: 'No account has this e-mail' },

@@ -10,6 +10,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { rowsOf, type Executor } from '../../db/client.js';
+import { isTransientDbError, isUnavailableDbError, refusalOfDbError } from '../../db/errors.js';
 import type { TicketStatus } from '../../db/schema.js';
 import { judgeAccess } from '../../domain/access-rules.js';
 import {
@@ -24,7 +25,10 @@ import {
 } from '../../domain/claims.js';
 import { ownGrant, type OwnGrant } from '../../domain/quota.js';
 import { SYSTEM_ACTOR, type Actor, type Deps } from '../../lib/context.js';
+import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
+import { runIsolated, type Settled } from '../../lib/isolate.js';
+import { unstorableFields } from '../../lib/text.js';
 import { findAccessRulesOf } from '../access-rules/access-rules.repo.js';
 import { insertAuditEvent, type AuditEntry } from '../audit/audit.repo.js';
 import { findPathPools, sharePools } from '../pools/pools.repo.js';
@@ -160,8 +164,10 @@ export class ClaimEngine {
     this.#maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
   }
 
+  /** Decides `op` in the next batch; refuses at once (VALIDATION_FAILED) what the batch could not write. */
   submit(op: Op): Promise<Outcome> {
     return new Promise((resolve, reject) => {
+      checkOp(op);
       this.#queue.push({ op, resolve, reject });
       if (!this.#draining) void this.#drain();
     });
@@ -172,24 +178,67 @@ export class ClaimEngine {
     try {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#maxBatch);
-        let outcomes: Outcome[];
-        try {
-          outcomes = await decideBatch(this.#deps, batch.map((p) => p.op));
-        } catch (err) {
-          // Nothing of a failed transaction was written: every request in it fails alike.
-          for (const p of batch) p.reject(err);
-          continue;
-        }
+        // A batch that fails is decided again in halves: only the requests at fault fail.
+        const settled = await decideIsolated(this.#deps, batch.map((p) => p.op));
         // Units given back go to the queues first (U4), before the check-ins are answered, so
         // whoever asks next sees the tickets served. The check-ins stand either way.
-        const freed = new Set(outcomes.flatMap((o) => (o.type === 'released' && o.claim ? [o.claim.rootId] : [])));
+        const freed = new Set(settled.flatMap((s) => (s.ok && s.value.type === 'released' && s.value.claim ? [s.value.claim.rootId] : [])));
         if (freed.size > 0) await serveQueuesAfter(this.#deps, [...freed]);
-        batch.forEach((p, i) => p.resolve(outcomes[i]!));
+        batch.forEach((p, i) => {
+          const s = settled[i]!;
+          if (s.ok) p.resolve(s.value);
+          else p.reject(refusalOfDbError(s.error) ?? s.error);
+        });
       }
     } finally {
       this.#draining = false;
     }
   }
+}
+
+/**
+ * What a request would write that PostgreSQL does not store, refused before it joins a batch:
+ * the batch writes the fingerprint and meter into claims, tickets and their audit rows, and the
+ * actor's request id into every audit row. The HTTP layer refuses such input too; the engine
+ * does not count on it, since one request failing its batch's transaction fails every other in it.
+ */
+export function checkOp(op: Op): void {
+  const fields: Record<string, unknown> =
+    op.type === 'claim' ? { 'body.fingerprint': op.fingerprint, 'body.meter': op.meter } : op.type === 'hold' ? {} : { 'params.id': op.type === 'release' ? op.claimId : op.ticketId };
+  if (op.type !== 'hold') fields['headers.x-request-id'] = op.actor?.requestId;
+  const errors = Object.entries(fields).flatMap(([path, value]) => (typeof value === 'string' ? unstorableFields(value, path) : []));
+  if (errors.length > 0) throw new AppError('VALIDATION_FAILED', errors.map((e) => `${e.path}: ${e.message}`).join('; '), { errors });
+}
+
+/** Times a batch is run again as it is after a serialization failure or a deadlock. */
+const TRANSIENT_RETRIES = 3;
+
+async function decideRetrying(deps: Deps, ops: readonly Op[]): Promise<Outcome[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await decideBatch(deps, ops);
+    } catch (err) {
+      if (attempt > TRANSIENT_RETRIES || !isTransientDbError(err)) throw err;
+    }
+  }
+}
+
+/**
+ * `decideBatch` with batch isolation: a batch whose transaction fails is decided again in
+ * halves, down to single requests, so one request's bad data fails that request alone (nothing
+ * of a failed transaction was written, so deciding its requests again is safe). A database that
+ * cannot be reached fails the batch alike, without splitting.
+ */
+export function decideIsolated(deps: Deps, ops: readonly Op[]): Promise<Settled<Outcome>[]> {
+  return runIsolated(ops, (part) => decideRetrying(deps, part), { splittable: (err) => !isUnavailableDbError(err) });
+}
+
+/** One request decided in a batch of its own; a refusal of its data by the database is a 4xx. */
+export async function decideAlone(deps: Deps, op: Op): Promise<Outcome> {
+  checkOp(op);
+  const [settled] = await decideIsolated(deps, [op]);
+  if (settled!.ok) return settled!.value;
+  throw refusalOfDbError(settled!.error) ?? settled!.error;
 }
 
 function expiryOf(op: ClaimOp, now: Date): Date | null {
@@ -588,10 +637,16 @@ export async function serveQueues(deps: Deps, rootIds?: readonly string[]): Prom
   for (;;) {
     const heads = await findQueueHeads(deps.db, scope);
     if (heads.length === 0) return moved;
-    const outcomes = await decideBatch(deps, await Promise.all(heads.map((t) => holdOpOf(deps.db, t))));
+    // Isolated: a head whose hold cannot be written holds up its own queue, not the others.
+    const settled = await decideIsolated(deps, await Promise.all(heads.map((t) => holdOpOf(deps.db, t))));
+    const failed = heads.flatMap((t, i) => {
+      const s = settled[i]!;
+      return s.ok ? [] : [{ ticketId: t.id, rootId: t.rootId, err: s.error }];
+    });
+    if (failed.length > 0) deps.log.error({ failed }, 'serving these queue heads failed');
     const progressed = heads.filter((_, i) => {
-      const o = outcomes[i]!;
-      return o.type === 'ticket' && o.changed;
+      const s = settled[i]!;
+      return s.ok && s.value.type === 'ticket' && s.value.changed;
     });
     if (progressed.length === 0) return moved;
     moved += progressed.length;

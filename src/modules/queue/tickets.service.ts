@@ -2,7 +2,7 @@ import type { Executor } from '../../db/client.js';
 import type { Actor, Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { isIdOf } from '../../lib/ids.js';
-import { decideBatch, serveQueuesAfter, type Outcome, type TicketOp, type TicketOutcome } from '../claims/claims.engine.js';
+import { decideAlone, serveQueuesAfter, type Outcome, type TicketOp, type TicketOutcome } from '../claims/claims.engine.js';
 import { findClaim, type ClaimRow } from '../claims/claims.repo.js';
 import { listScopeFor, mayActOnBehalfOf } from '../claims/claimants.js';
 import { findTicket, findTickets, type TicketRow, type TicketView } from './tickets.repo.js';
@@ -30,8 +30,8 @@ export async function queuedTicket(deps: Deps, ticket: TicketRow): Promise<Ticke
  * with the hold it now has decides it.
  */
 async function decideTicket(deps: Deps, op: TicketOp): Promise<TicketOutcome> {
-  let outcome: Outcome = (await decideBatch(deps, [op]))[0]!;
-  if (outcome.type === 'stale') outcome = (await decideBatch(deps, [{ ...op, holdClaimId: (await findTicket(deps.db, op.ticketId))!.holdClaimId }]))[0]!;
+  let outcome: Outcome = await decideAlone(deps, op);
+  if (outcome.type === 'stale') outcome = await decideAlone(deps, { ...op, holdClaimId: (await findTicket(deps.db, op.ticketId))!.holdClaimId });
   if (outcome.type !== 'ticket') throw new Error(`a ticket's ${op.type} came back as ${outcome.type}`);
   return outcome;
 }
