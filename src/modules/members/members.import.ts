@@ -5,9 +5,12 @@
  */
 import { parse } from 'csv-parse/sync';
 import type { Executor } from '../../db/client.js';
+import { isUnavailableDbError, refusalOfDbError } from '../../db/errors.js';
 import type { Actor, Deps } from '../../lib/context.js';
 import { AppError, type ErrorCode } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
+import { runIsolated, type Settled } from '../../lib/isolate.js';
+import { unstorableText } from '../../lib/text.js';
 import { auditEventRow } from '../audit/audit.repo.js';
 import { poolFor } from '../pools/pool-access.js';
 import { findPool, type PoolRow } from '../pools/pools.repo.js';
@@ -151,8 +154,13 @@ function validateRecords(records: readonly ImportRecord[]): { subjects: Subject[
       failures.push(failure(r.line, 'VALIDATION_FAILED', 'the line has more fields than the header names'));
       continue;
     }
-    if ([email, serial, type].some((v) => v.includes('\u0000'))) {
-      failures.push(failure(r.line, 'VALIDATION_FAILED', 'must not contain the NUL character (U+0000)'));
+    // What PostgreSQL cannot store fails its line here, not the transaction of its chunk.
+    const unstorable = Object.entries({ email, serial, type }).flatMap(([field, value]) => {
+      const why = unstorableText(value);
+      return why ? [`${field}: ${why}`] : [];
+    });
+    if (unstorable.length > 0) {
+      failures.push(failure(r.line, 'VALIDATION_FAILED', unstorable.join('; ')));
       continue;
     }
     let subject: Subject;
@@ -288,6 +296,25 @@ async function writeSubjects(
   return subjects.map((s) => results.get(s.line)!);
 }
 
+/** A failed write that one line may have caused: not a refusal of the whole import, nor a database out of reach. */
+const lineMayBeAtFault = (err: unknown) => !(err instanceof AppError) && !isUnavailableDbError(err);
+
+/**
+ * A line's result from its smallest write: a database refusal of its data is the line's failure
+ * (DATA_REJECTED, CONSTRAINT_VIOLATED); an unreachable database fails the import; anything else
+ * fails the line alone as INTERNAL, logged.
+ */
+function resultOf(deps: Deps, subject: Subject, settled: Settled<ImportRowResult>): ImportRowResult {
+  if (settled.ok) return settled.value;
+  const err = settled.error;
+  if (err instanceof AppError) return failure(subject.line, err.code, err.message);
+  if (isUnavailableDbError(err)) throw err;
+  const refusal = refusalOfDbError(err);
+  if (refusal) return failure(subject.line, refusal.code, refusal.message);
+  deps.log.error({ err, line: subject.line }, 'an import line could not be written');
+  return failure(subject.line, 'INTERNAL', 'this line could not be written');
+}
+
 /**
  * Adds the members a CSV file (or its records) names to a pool, with addMember's rules for each
  * row: a person by the e-mail of an existing account, a device by serial and type (registered on
@@ -297,8 +324,10 @@ async function writeSubjects(
  * Not atomic (the default): rows are written IMPORT_CHUNK_ROWS per transaction, each holding the
  * pool's lock, so a long import lets single adds through between its chunks; the good rows go
  * in, the bad ones are reported. A chunk refused as a whole (the pool closed meanwhile, the
- * caller's role withdrawn) fails its rows and the rest with that code. Atomic: one transaction;
- * any bad row rolls everything back and the answer is IMPORT_REJECTED with the bad rows.
+ * caller's role withdrawn) fails its rows and the rest with that code; a chunk the database
+ * refuses is written again in halves down to single lines, so only the lines at fault fail.
+ * Atomic: one transaction; any bad row (one the database refuses included, found the same way
+ * with savepoints) rolls everything back and the answer is IMPORT_REJECTED with the bad rows.
  */
 export async function importMembers(deps: Deps, actor: Actor, poolId: string, input: string | readonly ImportRecord[], options: ImportOptions = {}): Promise<ImportResult> {
   // Who may, before anything about the file is said (another tenant learns nothing).
@@ -309,7 +338,8 @@ export async function importMembers(deps: Deps, actor: Actor, poolId: string, in
   const total = records.length;
   let done = failures.length;
   const progress = (rows: number) => {
-    done += rows;
+    // Lines written again after a refused part are not counted twice.
+    done = Math.min(total, done + rows);
     options.onProgress?.({ done, total });
   };
   progress(0);
@@ -318,7 +348,11 @@ export async function importMembers(deps: Deps, actor: Actor, poolId: string, in
   if (options.atomic) {
     await deps.db.transaction(async (tx) => {
       const target = await lockPoolForImport(tx, actor, poolId);
-      results.push(...(await writeSubjects(tx, actor, target, subjects, deps.clock.now(), progress)));
+      const now = deps.clock.now();
+      // Each part in a savepoint: a line the database refuses is found and named, and the
+      // import is then rejected whole like any other bad line.
+      const settled = await runIsolated(subjects, (part) => tx.transaction((sp) => writeSubjects(sp, actor, target, part, now, progress)), { splittable: lineMayBeAtFault });
+      results.push(...settled.map((r, i) => resultOf(deps, subjects[i]!, r)));
       const bad = results.filter((r) => r.status === 'failed').sort((a, b) => a.line - b.line);
       if (bad.length > 0) {
         throw new AppError('IMPORT_REJECTED', `${bad.length} of ${total} rows are bad, so nothing was imported`, { imported: 0, failed: bad.length, rows: bad });
@@ -327,16 +361,21 @@ export async function importMembers(deps: Deps, actor: Actor, poolId: string, in
   } else {
     const chunks = chunksOf(subjects, IMPORT_CHUNK_ROWS);
     for (const [i, chunk] of chunks.entries()) {
-      try {
-        results.push(
-          ...(await deps.db.transaction(async (tx) => writeSubjects(tx, actor, await lockPoolForImport(tx, actor, poolId), chunk, deps.clock.now()))),
-        );
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
+      // A chunk the database refuses is written again in halves, so only the lines at fault fail.
+      const settled = await runIsolated(
+        chunk,
+        (part) => deps.db.transaction(async (tx) => writeSubjects(tx, actor, await lockPoolForImport(tx, actor, poolId), part, deps.clock.now())),
+        { splittable: lineMayBeAtFault },
+      );
+      const refused = settled.find((r): r is { ok: false; error: AppError } => !r.ok && r.error instanceof AppError);
+      if (refused) {
+        // Refused as a whole (the pool closed meanwhile, the caller's role withdrawn): this chunk and the rest.
+        const err = refused.error;
         for (const s of chunks.slice(i).flat()) results.push(failure(s.line, err.code, err.message));
         progress(chunks.slice(i).flat().length);
         break;
       }
+      results.push(...settled.map((r, j) => resultOf(deps, chunk[j]!, r)));
       progress(chunk.length);
     }
   }

@@ -2,7 +2,9 @@
  * The background side of notifications, registered on a JobRunner:
  * - `notify` (one per notifying audit event, enqueued by the trigger in the event's own
  *   transaction): hands the event to every consumer — the mail consumer renders the outbox
- *   messages — in one transaction that also completes the job, so it happens once.
+ *   messages — in one transaction that also completes the job, so it happens once. Each
+ *   consumer runs in a savepoint: one that fails is rolled back alone and gets a `notify` job of
+ *   its own (`payload.consumer`), retried with backoff, while the others' work commits.
  * - `mail.send` (one per outbox message, enqueued with it): sends the message over SMTP and
  *   marks it sent; retried with backoff; when it gives up the message is `failed` (a dead letter,
  *   `POST /v1/outbox/{id}/retry`). Registered only where SMTP is configured: elsewhere messages
@@ -11,7 +13,10 @@
 import type { Executor } from '../../db/client.js';
 import { statusCountGauge } from '../../http/metrics.js';
 import type { Deps } from '../../lib/context.js';
+import { isUnavailableDbError } from '../../db/errors.js';
+import { runIsolated } from '../../lib/isolate.js';
 import type { AuditEventRow } from '../audit/audit.repo.js';
+import { enqueueJobs } from '../jobs/jobs.repo.js';
 import type { JobRunner } from '../jobs/jobs.runner.js';
 import { mailEvent } from './events.js';
 import { SEND_MAIL_JOB, type MailSettings } from './mail.queue.js';
@@ -40,19 +45,37 @@ export interface NotificationOptions {
 export const MAIL_BACKOFF = { baseMs: 30_000, maxMs: 3_600_000 };
 
 export function registerNotificationJobs(runner: JobRunner, deps: Deps, options: NotificationOptions): void {
-  const consumers: EventConsumer[] = [
-    async (tx, event, now) => {
-      await mailEvent(tx, event, options.settings, now);
-    },
-    ...(options.consumers ?? []),
-  ];
+  // Named, so that a consumer's own retry job says which one it runs again.
+  const consumers = new Map<string, EventConsumer>([
+    ['mail', (tx, event, now) => mailEvent(tx, event, options.settings, now).then(() => {})],
+    ...(options.consumers ?? []).map((consume, i) => [consume.name || `consumer${i + 1}`, consume] as const),
+  ]);
   runner.register(
     NOTIFY_JOB,
     async ({ payload }, tx) => {
       const event = await findAuditEvent(tx, String(payload.eventId));
       if (!event) return;
       const now = deps.clock.now();
-      for (const consume of consumers) await consume(tx, event, now);
+      // A consumer's retry job: that consumer alone, failing (and retried) on its own.
+      if (typeof payload.consumer === 'string') {
+        await consumers.get(payload.consumer)?.(tx, event, now);
+        return;
+      }
+      // Each consumer in a savepoint: one that fails (the mail of a recipient the database
+      // refuses, say) neither undoes nor blocks the others; it gets a job of its own instead.
+      const named = [...consumers];
+      const settled = await runIsolated(named, (part) => tx.transaction(async (sp) => {
+        for (const [, consume] of part) await consume(sp, event, now);
+        return part.map(() => true);
+      }), { splittable: (err) => !isUnavailableDbError(err) });
+      const errors = settled.flatMap((r) => (r.ok ? [] : [r.error]));
+      // The database out of reach: the job fails and is retried whole.
+      const down = errors.find(isUnavailableDbError);
+      if (down) throw down;
+      const failed = named.filter((_, i) => !settled[i]!.ok);
+      if (failed.length === 0) return;
+      deps.log.warn({ event: event.id, consumers: failed.map(([name]) => name), errors: errors.map(String) }, 'notify consumers failed; each is retried as a job of its own');
+      await enqueueJobs(tx, failed.map(([name]) => ({ kind: NOTIFY_JOB, payload: { eventId: event.id, consumer: name }, dedupeKey: `notify:${event.id}:${name}` })), now);
     },
     { transactional: true },
   );

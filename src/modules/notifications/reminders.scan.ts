@@ -8,7 +8,10 @@
  */
 import { sql, type SQL } from 'drizzle-orm';
 import { rowsOf, textArray, type Executor } from '../../db/client.js';
+import type { Logger } from 'pino';
+import { isUnavailableDbError } from '../../db/errors.js';
 import type { Deps } from '../../lib/context.js';
+import { runIsolated } from '../../lib/isolate.js';
 import type { JobRunner } from '../jobs/jobs.runner.js';
 import { poolRecipients } from './events.js';
 import { addressKey, queueMail, type MailIntent, type MailSettings, type Recipient } from './mail.queue.js';
@@ -151,15 +154,15 @@ async function memberRecipients(tx: Executor, poolId: string): Promise<Recipient
 }
 
 /** One scan: answers the occurrences recorded (each with its mail queued). */
-export async function scanReminders(tx: Executor, settings: MailSettings, now: Date): Promise<number> {
-  return (await scanRemindersDetailed(tx, settings, now)).sent;
+export async function scanReminders(tx: Executor, settings: MailSettings, now: Date, log?: Logger): Promise<number> {
+  return (await scanRemindersDetailed(tx, settings, now, log)).sent;
 }
 
 /**
  * One scan, batch after batch in (valid_until, id) order until no candidate is left: candidates
  * whose rule has nothing due are passed over, never in the way of those after them.
  */
-export async function scanRemindersDetailed(tx: Executor, settings: MailSettings, now: Date): Promise<{ candidates: number; sent: number }> {
+export async function scanRemindersDetailed(tx: Executor, settings: MailSettings, now: Date, log?: Logger): Promise<{ candidates: number; sent: number }> {
   const offsets = await offsetsInUse(tx);
   let after: Cursor | undefined;
   let candidates = 0;
@@ -167,15 +170,41 @@ export async function scanRemindersDetailed(tx: Executor, settings: MailSettings
   for (;;) {
     const found = await findDueCandidates(tx, now, offsets, REMINDER_BATCH, after);
     candidates += found.length;
-    sent += await sendDue(tx, found, settings, now);
+    sent += await sendDueIsolated(tx, found, settings, now, log);
     if (found.length < REMINDER_BATCH) return { candidates, sent };
     const last = found[found.length - 1]!;
     after = { validUntil: new Date(last.valid_until).toISOString(), id: last.id };
   }
 }
 
-async function sendDue(tx: Executor, candidates: DueCandidate[], settings: MailSettings, now: Date): Promise<number> {
-  if (candidates.length === 0) return 0;
+/**
+ * `sendDue` with batch isolation: the candidates are sent in a savepoint, and a part that fails
+ * is sent again in halves, so one license whose notices the database refuses stops no other
+ * license's. Its occurrence is not recorded, so the next scan tries it again (and fails it
+ * alone again, logged) until it passes or falls out of the look-back day.
+ */
+async function sendDueIsolated(tx: Executor, candidates: readonly DueCandidate[], settings: MailSettings, now: Date, log?: Logger): Promise<number> {
+  const settled = await runIsolated(
+    candidates,
+    async (part) => {
+      const recorded = await tx.transaction((sp) => sendDue(sp, part, settings, now));
+      return part.map((c) => recorded.has(c.id));
+    },
+    { splittable: (err) => !isUnavailableDbError(err) },
+  );
+  const failed = candidates.flatMap((c, i) => {
+    const r = settled[i]!;
+    return r.ok ? [] : [{ licenseId: c.id, err: r.error }];
+  });
+  const down = failed.find((f) => isUnavailableDbError(f.err));
+  if (down) throw down.err;
+  if (failed.length > 0) log?.error({ failed: failed.map((f) => ({ licenseId: f.licenseId, err: String(f.err) })) }, 'reminders of these licenses could not be queued; the next scan tries again');
+  return settled.filter((r) => r.ok && r.value).length;
+}
+
+/** Records and queues the due occurrences of `candidates`; answers the licenses whose occurrence this scan recorded. */
+async function sendDue(tx: Executor, candidates: readonly DueCandidate[], settings: MailSettings, now: Date): Promise<Set<string>> {
+  if (candidates.length === 0) return new Set();
   const scopes = [...new Set(candidates.flatMap((c) => [c.id, ...c.path]))];
   const ruleRows = await rowsOf<{ scope_id: string; offsets: number[] | null; from_days: number | null; every: RuleShape['every'] }>(
     tx,
@@ -188,7 +217,7 @@ async function sendDue(tx: Executor, candidates: DueCandidate[], settings: MailS
     const offset = dueOffset(nearestRule(rules, c.id, c.path)?.rule ?? DEFAULT_OFFSETS, end, c.status, now);
     return offset === null ? [] : [{ c, end, offset }];
   });
-  if (due.length === 0) return 0;
+  if (due.length === 0) return new Set();
 
   // Claim the occurrences: a concurrent scan that inserted one first keeps it (its key waits, then conflicts).
   const values = sql.join(due.map((d) => sql`(${d.c.id}, ${d.offset}, ${d.end.toISOString()}::timestamptz, ${now.toISOString()}::timestamptz, 0)`), sql`, `);
@@ -245,14 +274,14 @@ async function sendDue(tx: Executor, candidates: DueCandidate[], settings: MailS
     await tx.execute(sql`UPDATE reminders_sent s SET recipients = v.n FROM (VALUES ${rows}) AS v(license_id, offset_days, n)
       WHERE s.license_id = v.license_id AND s.offset_days = v.offset_days AND s.sent_at = ${now.toISOString()}::timestamptz`);
   }
-  return mine.size;
+  return new Set(claimed.map((r) => r.license_id));
 }
 
 /** Registers the scan and its schedule (every minute, once per minute across the fleet). */
 export function registerReminderJobs(runner: JobRunner, deps: Deps, settings: MailSettings): void {
   runner
     .register(REMINDER_SCAN_JOB, async (_ctx, tx) => {
-      await scanReminders(tx, settings, deps.clock.now());
+      await scanReminders(tx, settings, deps.clock.now(), deps.log);
     }, { transactional: true })
     .schedule(REMINDER_SCAN_JOB, { kind: REMINDER_SCAN_JOB, everySeconds: 60 });
 }
