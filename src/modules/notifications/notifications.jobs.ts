@@ -64,10 +64,15 @@ export function registerNotificationJobs(runner: JobRunner, deps: Deps, options:
       // Each consumer in a savepoint: one that fails (the mail of a recipient the database
       // refuses, say) neither undoes nor blocks the others; it gets a job of its own instead.
       const named = [...consumers];
-      const settled = await runIsolated(named, (part) => tx.transaction(async (sp) => {
-        for (const [, consume] of part) await consume(sp, event, now);
-        return part.map(() => true);
-      }), { splittable: (err) => !isUnavailableDbError(err) });
+      const settled = await runIsolated(
+        named,
+        (part) =>
+          tx.transaction(async (sp) => {
+            for (const [, consume] of part) await consume(sp, event, now);
+            return part.map(() => true);
+          }),
+        { splittable: (err) => !isUnavailableDbError(err) },
+      );
       const errors = settled.flatMap((r) => (r.ok ? [] : [r.error]));
       // The database out of reach: the job fails and is retried whole.
       const down = errors.find(isUnavailableDbError);
