@@ -15,8 +15,9 @@
  * 2. the listener keeps accepting until the accept queue is empty (no new connection for a few
  *    turns of the event loop and `QUIET_MS`; at most `DRAIN_MAX_MS`), then stops: later clients
  *    get ECONNREFUSED, a refusal before anything was sent;
- * 3. it waits until every connection has ended, or no request is in progress and the idle ones
- *    had `idleMs` to send a last request;
+ * 3. it waits until every connection has ended, or every request read has begun its answer
+ *    (streams such as ticket events are ended by the app's close) and the idle connections had
+ *    `idleMs` to send a last request;
  * then the app closes as usual (idle connections left are closed, later requests get 503). A
  * load balancer should stop sending first: `/readyz` is the signal.
  */
@@ -78,7 +79,10 @@ export function followConnections(server: Server): ConnectionDrain {
       // The listening socket only: `server.close()` would also destroy the idle connections.
       if (server.listening) NetServer.prototype.close.call(server);
       const closedAt = Date.now();
-      while (sockets.size > 0 && (inProgress.size > 0 || Date.now() - closedAt < idleMs)) await sleep(POLL_MS);
+      // An answer whose headers are out is being sent, or is a stream (ticket events) that the
+      // app's own close ends: only answers not begun are waited for.
+      const unanswered = () => [...inProgress].some((res) => !res.headersSent);
+      while (sockets.size > 0 && (unanswered() || Date.now() - closedAt < idleMs)) await sleep(POLL_MS);
     },
   };
 }
