@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
+import { followConnections } from './http/drain.js';
 import { systemClock } from './lib/clock.js';
 import type { Deps } from './lib/context.js';
 import { ensureFirstSuperuser } from './modules/accounts/accounts.service.js';
@@ -57,10 +58,13 @@ export async function serve(): Promise<void> {
   }, CLAIM_SWEEP_MS);
   claimSweep.unref();
 
+  const connections = followConnections(app.server);
   closeWithGrace({ delay: 10_000 }, async ({ err, signal }) => {
     if (err) log.error({ err }, 'shutting down after an error');
     else log.info({ signal }, 'shutting down');
     clearInterval(claimSweep);
+    // Every request already sent gets its answer before the connections close (src/http/drain.ts).
+    await connections.drain();
     await app.close();
     // Jobs in hand get the rest of the grace period; one still running keeps its lease, and
     // another process takes it up when the lease runs out.

@@ -31,6 +31,122 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * Session advisory locks this process holds while it works on something, so that another process
+ * can tell a live holder from a dead one: PostgreSQL releases them when the holder's connection
+ * ends, which it does when the process dies. On PostgreSQL they live on one connection of their
+ * own per database handle (not one of the pool's: it is held for the process's life). PGlite is
+ * opened by one process only, so there the process's own record is the whole truth. Within the
+ * process a lock is exclusive too (a session lock would be re-entrant on the shared connection).
+ */
+export interface SessionLocks {
+  /** Takes the lock if nobody holds it: true when taken. */
+  tryLock(id: bigint): Promise<boolean>;
+  unlock(id: bigint): Promise<void>;
+  close(): Promise<void>;
+}
+
+const sessionLocksByDb = new WeakMap<object, SessionLocks>();
+
+/** The session locks of the database handle `db` (of `openDatabase`). */
+export function sessionLocksOf(db: Db): SessionLocks {
+  const locks = sessionLocksByDb.get(db);
+  if (!locks) throw new Error('not a database handle of openDatabase');
+  return locks;
+}
+
+/** Locks held by this process alone: PGlite, which one process opens at a time. */
+function processLocks(): SessionLocks {
+  const held = new Set<bigint>();
+  return {
+    async tryLock(id) {
+      if (held.has(id)) return false;
+      held.add(id);
+      return true;
+    },
+    async unlock(id) {
+      held.delete(id);
+    },
+    async close() {
+      held.clear();
+    },
+  };
+}
+
+/**
+ * Locks on a PostgreSQL connection of their own, opened at the first lock. If it drops, the
+ * server has let its locks go: the locks still in hand are taken again on the next connection,
+ * best effort (another process may have taken one meanwhile; what the lock guards must survive
+ * that, e.g. by a compare-and-set).
+ */
+function postgresLocks(url: string): SessionLocks {
+  /** Lock → the connection it was taken on. */
+  const held = new Map<bigint, pg.Client | null>();
+  let connection: Promise<pg.Client> | null = null;
+  let closed = false;
+  const connect = (): Promise<pg.Client> => {
+    if (connection) return connection;
+    const attempt = open();
+    connection = attempt;
+    return attempt;
+    async function open(): Promise<pg.Client> {
+      const client = new pg.Client({ connectionString: url, application_name: 'licensepool session locks' });
+      const lost = () => {
+        if (connection === attempt) connection = null;
+        client.end().catch(() => {});
+      };
+      client.on('error', lost);
+      client.on('end', lost);
+      try {
+        await client.connect();
+      } catch (err) {
+        lost();
+        throw err;
+      }
+      // Locks taken on a connection that dropped: take them again here.
+      for (const [id, on] of held) {
+        if (on === null || on === client) continue;
+        const [row] = (await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [id.toString()])).rows;
+        held.set(id, row?.locked ? client : null);
+      }
+      return client;
+    }
+  };
+  return {
+    async tryLock(id) {
+      if (closed) throw new Error('the session locks are closed');
+      if (held.has(id)) return false;
+      // Marked before the round trip, so a second request of this process sees it at once.
+      held.set(id, null);
+      try {
+        const client = await connect();
+        const [row] = (await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [id.toString()])).rows;
+        if (row?.locked) {
+          held.set(id, client);
+          return true;
+        }
+      } catch (err) {
+        held.delete(id);
+        throw err;
+      }
+      held.delete(id);
+      return false;
+    },
+    async unlock(id) {
+      const client = held.get(id);
+      held.delete(id);
+      if (client) await client.query('SELECT pg_advisory_unlock($1::bigint)', [id.toString()]).catch(() => {});
+    },
+    async close() {
+      closed = true;
+      held.clear();
+      const pending = connection;
+      connection = null;
+      if (pending) await pending.then((c) => c.end(), () => {}).catch(() => {});
+    },
+  };
+}
+
 /** How long a dropped listening connection waits before it connects again. */
 const RELISTEN_MS = 1000;
 
@@ -96,6 +212,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     // A pool error (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => {});
     const db = drizzlePg(pool, { schema }) as unknown as Db;
+    const locks = postgresLocks(options.url);
+    sessionLocksByDb.set(db, locks);
     return {
       db,
       driver: 'postgres',
@@ -114,7 +232,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         await listener.start();
         return listener.stop;
       },
-      close: () => pool.end(),
+      async close() {
+        await locks.close();
+        await pool.end();
+      },
     };
   }
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
@@ -123,6 +244,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const client = new PGlite({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), extensions: { pg_trgm } });
   await client.waitReady;
   const db = drizzlePglite(client, { schema }) as unknown as Db;
+  sessionLocksByDb.set(db, processLocks());
   return {
     db,
     driver: 'pglite',

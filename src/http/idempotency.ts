@@ -5,6 +5,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify';
 import type { SwaggerTransformObject } from '@fastify/swagger';
 import type { OpenAPIV3_1 } from 'openapi-types';
+import { createHash } from 'node:crypto';
+import { sessionLocksOf } from '../db/client.js';
 import type { Deps } from '../lib/context.js';
 import { sha256 } from '../lib/crypto.js';
 import { AppError } from '../lib/errors.js';
@@ -22,8 +24,6 @@ import { PROBLEM_CONTENT_TYPE, sendProblem } from './problem.js';
 const HEADER = 'idempotency-key';
 /** How long an answer is kept for retries. */
 export const KEY_TTL_MS = 24 * 3_600_000;
-/** An answer still missing after this long belongs to a request whose process died: a retry may take the key over. */
-export const STALE_AFTER_MS = 60_000;
 /** 1–255 visible ASCII characters (what fits a header without quoting). */
 const KEY_SHAPE = /^[\x21-\x7e]{1,255}$/;
 /**
@@ -35,8 +35,19 @@ const ANSWERS_WITH_SECRET = new Set(['/v1/tokens']);
 declare module 'fastify' {
   interface FastifyRequest {
     /** The key this request holds in progress; its answer is recorded when it is sent. */
-    idempotencyHold: KeyHold | null;
+    idempotencyHold: HeldKey | null;
   }
+}
+
+/** A key held by a request of this process: its row, and the session lock that says it is alive. */
+interface HeldKey {
+  row: KeyHold;
+  lockId: bigint;
+}
+
+/** The session advisory lock of an account's key: 64 bits of a SHA-256, so distinct keys practically never share one. */
+function lockIdOf(accountId: string, key: string): bigint {
+  return createHash('sha256').update(`idempotency-key\0${accountId}\0${key}`).digest().readBigInt64BE(0);
 }
 
 /** JSON with every object's keys sorted, so the same request hashes the same however its body is ordered. */
@@ -66,49 +77,74 @@ function replay(reply: FastifyReply, statusCode: number, body: unknown): void {
 /**
  * Holds the key for this request, or answers in its place (true): the stored answer (replay),
  * 422 for a key used with another request, 409 while the first request is still running.
+ *
+ * Whether the first request is still running is the key's session lock (`SessionLocks`), held
+ * by the request's process from before its row is written until its answer is recorded: a
+ * row in progress whose lock can be taken belongs to a process that died, and is taken over at
+ * once.
  */
 async function holdOrAnswer(deps: Deps, request: FastifyRequest, reply: FastifyReply, accountId: string, key: string): Promise<boolean> {
-  const now = deps.clock.now();
-  const hold: KeyHold = { accountId, key, createdAt: now };
+  const row: KeyHold = { accountId, key, createdAt: deps.clock.now() };
   const requestHash = requestHashOf(request);
-  if (await insertKeyInProgress(deps.db, hold, requestHash)) {
-    request.idempotencyHold = hold;
-    return false;
+  const locks = sessionLocksOf(deps.db);
+  const lockId = lockIdOf(accountId, key);
+  const alive = !(await locks.tryLock(lockId));
+  let held = false;
+  try {
+    held = await holdRowOrAnswer(deps, request, reply, row, requestHash, alive);
+  } finally {
+    if (!alive && !held) await locks.unlock(lockId);
   }
-  const found = await findKey(deps.db, accountId, key);
-  let held: boolean;
-  if (!found) {
-    // Its request failed and let the key go meanwhile: start anew.
-    held = await insertKeyInProgress(deps.db, hold, requestHash);
-  } else {
-    const age = now.getTime() - found.createdAt.getTime();
-    if (age < KEY_TTL_MS) {
-      if (found.requestHash !== requestHash) {
-        throw new AppError('IDEMPOTENCY_KEY_REUSED', `the Idempotency-Key ${key} was used for another request within the last 24 hours; use a new key`);
-      }
-      if (found.statusCode !== null) {
-        replay(reply, found.statusCode, found.body);
-        return true;
-      }
-    }
-    // Expired, or still unanswered long after its request began (its process died): take it over.
-    held = age >= STALE_AFTER_MS && (await takeOverKey(deps.db, found, hold, requestHash));
-  }
-  if (held) {
-    request.idempotencyHold = hold;
-    return false;
-  }
-  sendProblem(request, reply.header('retry-after', '1'), 'IDEMPOTENCY_KEY_IN_USE', `a request with the Idempotency-Key ${key} is still being answered; retry in a moment`);
-  return true;
+  if (held) request.idempotencyHold = { row, lockId };
+  return !held;
 }
 
-/** Keeps a 2xx or 4xx answer for the retries; after a 5xx the key is let go, so a retry runs again. */
-async function settle(deps: Deps, reply: FastifyReply, hold: KeyHold, payload: unknown): Promise<void> {
-  const status = reply.statusCode;
-  const empty = payload === null || payload === undefined || payload === '';
-  const json = typeof payload === 'string' && /json/.test(String(reply.getHeader('content-type') ?? ''));
-  if (status >= 500 || !(empty || json)) return releaseKey(deps.db, hold);
-  await recordAnswer(deps.db, hold, status, empty ? null : (payload as string));
+/**
+ * `alive`: another request, here or in another process, holds the key's lock right now. Answers
+ * true when this request now holds the key (and its row), false when it has been answered.
+ */
+async function holdRowOrAnswer(deps: Deps, request: FastifyRequest, reply: FastifyReply, row: KeyHold, requestHash: string, alive: boolean): Promise<boolean> {
+  const { accountId, key } = row;
+  const inUse = () => {
+    sendProblem(request, reply.header('retry-after', '1'), 'IDEMPOTENCY_KEY_IN_USE', `a request with the Idempotency-Key ${key} is still being answered; retry in a moment`);
+    return false;
+  };
+  if (!alive && (await insertKeyInProgress(deps.db, row, requestHash))) return true;
+  const found = await findKey(deps.db, accountId, key);
+  if (!found) {
+    // Its request failed and let the key go meanwhile: start anew (unless it is running again).
+    return alive ? inUse() : (await insertKeyInProgress(deps.db, row, requestHash)) || inUse();
+  }
+  if (row.createdAt.getTime() - found.createdAt.getTime() < KEY_TTL_MS) {
+    if (found.requestHash !== requestHash) {
+      throw new AppError('IDEMPOTENCY_KEY_REUSED', `the Idempotency-Key ${key} was used for another request within the last 24 hours; use a new key`);
+    }
+    if (found.statusCode !== null) {
+      replay(reply, found.statusCode, found.body);
+      return false;
+    }
+  }
+  if (alive) return inUse();
+  // Expired, or in progress with nobody holding its lock (its process died): take it over. The
+  // compare-and-set makes one of racing takers win (and a request that lost its lock when its
+  // lock connection dropped can no longer overwrite the new answer).
+  return (await takeOverKey(deps.db, found, row, requestHash)) || inUse();
+}
+
+/**
+ * Keeps a 2xx or 4xx answer for the retries; after a 5xx the key is let go, so a retry runs
+ * again. Then the key's lock goes: the row says the rest.
+ */
+async function settle(deps: Deps, reply: FastifyReply, held: HeldKey, payload: unknown): Promise<void> {
+  try {
+    const status = reply.statusCode;
+    const empty = payload === null || payload === undefined || payload === '';
+    const json = typeof payload === 'string' && /json/.test(String(reply.getHeader('content-type') ?? ''));
+    if (status >= 500 || !(empty || json)) await releaseKey(deps.db, held.row);
+    else await recordAnswer(deps.db, held.row, status, empty ? null : (payload as string));
+  } finally {
+    await sessionLocksOf(deps.db).unlock(held.lockId);
+  }
 }
 
 /**
@@ -141,7 +177,7 @@ export function registerIdempotency(app: FastifyInstance, deps: Deps): { documen
     settle(deps, reply, hold, payload).then(
       () => done(null, payload),
       (err: unknown) => {
-        // The answer itself stands; the key stays in progress until it goes stale.
+        // The answer itself stands; the key stays in progress, and a retry takes it over (its lock is free).
         request.log.error({ err }, 'could not record the answer of an Idempotency-Key');
         done(null, payload);
       },

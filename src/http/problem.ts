@@ -13,6 +13,8 @@ export function sendProblem(
   extras: Record<string, unknown> = {},
 ): FastifyReply {
   const { status, title } = ERRORS[code];
+  // A refusal that names when to come back (429 TOO_MANY_ATTEMPTS) says it in the header too.
+  if (typeof extras.retryAfter === 'number') reply.header('retry-after', String(extras.retryAfter));
   return reply
     .code(status)
     .type(PROBLEM_CONTENT_TYPE)

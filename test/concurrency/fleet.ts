@@ -151,6 +151,7 @@ async function waitUntilReady(url: string, path: string): Promise<void> {
 export interface Reply {
   status: number;
   body: any;
+  headers: http.IncomingHttpHeaders;
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -168,8 +169,8 @@ export class HttpClient {
     this.#agent = new http.Agent({ keepAlive: true, maxSockets });
   }
 
-  request(method: string, path: string, options: { token?: string | undefined; body?: unknown } = {}): Promise<Reply> {
-    const headers: Record<string, string> = {};
+  request(method: string, path: string, options: { token?: string | undefined; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
+    const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     let payload: string | undefined;
     if (options.body !== undefined) {
@@ -184,7 +185,7 @@ export class HttpClient {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const json = String(res.headers['content-type'] ?? '').includes('json') && text.length > 0;
-          resolve({ status: res.statusCode!, body: json ? JSON.parse(text) : text });
+          resolve({ status: res.statusCode!, body: json ? JSON.parse(text) : text, headers: res.headers });
         });
         res.on('error', reject);
       });

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../src/db/client.js';
-import { LOGIN_FAILURES_PER_ACCOUNT, LOGIN_FAILURES_PER_ADDRESS } from '../../src/modules/auth/auth.service.js';
+import {
+  LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS,
+  LOGIN_ATTEMPTS_PER_ACCOUNT_UNDELAYED,
+  LOGIN_ATTEMPTS_PER_ADDRESS,
+  LOGIN_WINDOW_MS,
+  loginDelayMs,
+} from '../../src/modules/auth/auth.service.js';
 import { backends, call, childPool, createTestApp, ok, PASSWORD, person, vendor, type TestApp } from '../helpers.js';
 
 const cookieOf = (headers: Record<string, unknown>, name: string): string | undefined => {
@@ -51,28 +57,44 @@ for (const backend of backends()) {
       assert.equal(unknown.body.detail, wrong.body.detail);
     });
 
-    test('failed logins are throttled per account, across the database, and the window passes', async () => {
+    test('failed logins are throttled per account and address, with Retry-After, and the window passes', async () => {
       const victim = await person(t, 'victim@example.test');
-      for (let i = 0; i < LOGIN_FAILURES_PER_ACCOUNT; i++) {
+      for (let i = 0; i < LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS; i++) {
         assert.equal((await call(t.app, 'POST', '/v1/auth/login', { body: { email: victim.email, password: `guess ${i}` } })).status, 401);
       }
+      t.clock.advance(60_000);
       const blocked = await call(t.app, 'POST', '/v1/auth/login', { body: { email: victim.email, password: PASSWORD } });
       assert.equal(blocked.status, 429);
       assert.equal(blocked.body.code, 'TOO_MANY_ATTEMPTS');
-      t.clock.advance(16 * 60_000);
-      assert.equal((await call(t.app, 'POST', '/v1/auth/login', { body: { email: victim.email, password: PASSWORD } })).status, 200);
+      assert.equal(blocked.headers['retry-after'], String(LOGIN_WINDOW_MS / 1000 - 60), 'seconds until the window frees');
+      assert.equal(blocked.body.retryAfter, LOGIN_WINDOW_MS / 1000 - 60);
+      assert.equal(blocked.headers['cache-control'], 'no-store');
+      t.clock.advance(LOGIN_WINDOW_MS - 60_000);
+      const after = await call(t.app, 'POST', '/v1/auth/login', { body: { email: victim.email, password: PASSWORD } });
+      assert.equal(after.status, 200);
+      assert.equal(after.headers['cache-control'], 'no-store', 'the answer carries a session secret');
     });
 
     test('failed logins are throttled per client address too, whatever e-mails it tries', async () => {
       const attacker = '192.0.2.7';
-      for (let i = 0; i < LOGIN_FAILURES_PER_ADDRESS; i++) {
+      for (let i = 0; i < LOGIN_ATTEMPTS_PER_ADDRESS; i++) {
         const res = await call(t.app, 'POST', '/v1/auth/login', { remoteAddress: attacker, body: { email: `spray${i}@example.test`, password: 'guess' } });
         assert.equal(res.status, 401);
       }
       const blocked = await call(t.app, 'POST', '/v1/auth/login', { remoteAddress: attacker, body: { email: 'ada@example.test', password: PASSWORD } });
       assert.equal(blocked.status, 429);
+      assert.equal(blocked.headers['retry-after'], String(LOGIN_WINDOW_MS / 1000));
       const elsewhere = await call(t.app, 'POST', '/v1/auth/login', { remoteAddress: '198.51.100.9', body: { email: 'ada@example.test', password: PASSWORD } });
       assert.equal(elsewhere.status, 200, 'another address is not affected');
+    });
+
+    test('successful logins are not counted: one address may log in again and again', async () => {
+      const busy = await person(t, 'busy@example.test');
+      for (let i = 0; i < LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS + 5; i++) {
+        assert.equal((await call(t.app, 'POST', '/v1/auth/login', { remoteAddress: '192.0.2.44', body: { email: busy.email, password: PASSWORD } })).status, 200);
+      }
+      const [row] = await rowsOf<{ count: number }>(t.deps.db, sql`SELECT count FROM rate_limits WHERE key = ${'login:pair:192.0.2.44 busy@example.test'}`);
+      assert.equal(row!.count, 0);
     });
 
     test('the session cookie works for reads; unsafe requests need the CSRF token', async () => {
@@ -156,6 +178,57 @@ for (const backend of backends()) {
       const res = await call(t.app, 'GET', '/v1/accounts/me', { headers: { authorization: 'Basic abc' } });
       assert.equal(res.status, 401);
       assert.equal(res.body.code, 'UNAUTHENTICATED');
+    });
+  });
+
+  // Behind a load balancer (TRUST_PROXY): the client address is the one X-Forwarded-For names.
+  describe(`login throttling: exact under concurrency, fair to the owner (${backend})`, () => {
+    let t: TestApp;
+    before(async () => {
+      t = await createTestApp(backend, { trustProxy: true });
+    });
+    after(() => t.close());
+
+    const loginFrom = (address: string, email: string, password: string) =>
+      call(t.app, 'POST', '/v1/auth/login', { headers: { 'x-forwarded-for': address }, body: { email, password } });
+    const counter = async (key: string) => (await rowsOf<{ count: number }>(t.deps.db, sql`SELECT count FROM rate_limits WHERE key = ${key}`))[0]?.count;
+
+    test('60 wrong passwords at once are 60 attempts: exactly the allowed number are checked, the rest get 429 with Retry-After', async () => {
+      const owner = await person(t, 'owner@example.test');
+      const stranger = '203.0.113.66';
+      const answers = await Promise.all(Array.from({ length: 60 }, (_, i) => loginFrom(stranger, owner.email, `guess ${i}`)));
+      const statuses = answers.map((a) => a.status);
+      assert.equal(statuses.filter((s) => s === 401).length, LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS, 'checked against the password');
+      assert.equal(statuses.filter((s) => s === 429).length, 60 - LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS);
+      for (const refused of answers.filter((a) => a.status === 429)) {
+        assert.equal(refused.body.code, 'TOO_MANY_ATTEMPTS');
+        assert.equal(refused.headers['retry-after'], String(LOGIN_WINDOW_MS / 1000));
+      }
+      assert.equal(await counter(`login:pair:${stranger} owner@example.test`), 60, 'every attempt counted');
+      assert.equal(await counter(`login:address:${stranger}`), 60);
+      assert.equal(await counter('login:account:owner@example.test'), LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS, 'the account counts the password checks');
+
+      // The stranger stays throttled, even with the right password; the owner, elsewhere, logs in at once.
+      assert.equal((await loginFrom(stranger, owner.email, PASSWORD)).status, 429);
+      const own = await loginFrom('198.51.100.20', owner.email, PASSWORD);
+      assert.equal(own.status, 200);
+      assert.equal(own.body.account.email, owner.email);
+    });
+
+    test('failures from many addresses only slow the account down: the owner still gets in, after a delay', async () => {
+      const owner = await person(t, 'patient@example.test');
+      const strangers = ['203.0.113.1', '203.0.113.2', '203.0.113.3'];
+      const tries = strangers.flatMap((address) => Array.from({ length: LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS }, (_, i) => ({ address, i })));
+      const answers = await Promise.all(tries.map(({ address, i }) => loginFrom(address, owner.email, `guess ${i}`)));
+      assert.ok(answers.every((a) => a.status === 401), 'each address is within its own limit');
+      const expectedDelay = loginDelayMs(tries.length + 1);
+      assert.ok(tries.length + 1 > LOGIN_ATTEMPTS_PER_ACCOUNT_UNDELAYED && expectedDelay > 0);
+      const started = performance.now();
+      const own = await loginFrom('198.51.100.21', owner.email, PASSWORD);
+      const took = performance.now() - started;
+      assert.equal(own.status, 200, 'delayed, not locked out');
+      assert.ok(took >= expectedDelay - 5, `waited ${Math.round(took)} ms, expected at least ${expectedDelay}`);
+      assert.equal(own.headers['cache-control'], 'no-store');
     });
   });
 }

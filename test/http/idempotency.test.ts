@@ -132,14 +132,12 @@ for (const backend of backends()) {
       await checkInAll();
     });
 
-    test('a request that died in progress holds its key for a minute; then a retry runs it afresh', async () => {
+    test('a request whose process died leaves its key in progress; a retry takes it over at once', async () => {
       const first = await claim('died-1', {});
       await ok(t.app, 'DELETE', `/v1/claims/${first.body.id}`, { token: user.token });
-      // As if the process had died after taking the key and before recording the answer.
+      // As if the process had died after taking the key and before recording the answer: the
+      // row is in progress and nobody holds the key's lock.
       await t.deps.db.execute(sql`UPDATE idempotency_keys SET status_code = NULL, body = NULL WHERE key = 'died-1'`);
-      const busy = await claim('died-1', {});
-      assert.deepEqual([busy.status, busy.body.code, busy.headers['retry-after']], [409, 'IDEMPOTENCY_KEY_IN_USE', '1']);
-      t.clock.advance(61_000);
       const rerun = await claim('died-1', {});
       assert.equal(rerun.status, 201);
       assert.equal(rerun.headers['idempotent-replayed'], undefined);

@@ -175,6 +175,7 @@ for (const backend of backends()) {
       const limited = await call(t.app, 'POST', '/v1/licenses/activate', { token: guesser.token, body: { key: direct.key, poolId: shop }, remoteAddress: '10.9.9.9' });
       assert.equal(limited.status, 429);
       assert.equal(limited.body.code, 'TOO_MANY_ATTEMPTS');
+      assert.equal(limited.headers['retry-after'], '900', 'seconds until the window frees');
     });
   });
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf, CSRF_COOKIE, SESSION_COOKIE } from '../../http/auth.js';
+import { noStore } from '../../http/cache.js';
 import { ERROR_RESPONSES, IdParams, Problem } from '../../http/schemas.js';
 import type { Deps } from '../../lib/context.js';
 import { presentAccount } from '../accounts/accounts.schemas.js';
@@ -10,6 +11,7 @@ import { createApiToken, listApiTokens, login, revokeToken, SESSION_TTL_MS } fro
 export const authRoutes: FastifyPluginAsyncZod<{ deps: Deps; secureCookies: boolean }> = async (app, { deps, secureCookies }) => {
   const tags = ['auth'];
   app.post('/v1/auth/login', {
+    onRequest: noStore,
     schema: {
       tags,
       summary: 'Log in with e-mail and password',
@@ -40,6 +42,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: Deps; secureCookies: bool
   });
 
   app.post('/v1/tokens', {
+    onRequest: noStore,
     schema: { tags, summary: 'Create an API token (the secret is shown once)', body: CreateTokenBody, response: { 201: CreatedApiToken, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     const { token, secret } = await createApiToken(deps, actorOf(request), request.body);

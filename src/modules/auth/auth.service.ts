@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Binding, can, holdsAtLeast, type Principal } from '../../domain/access.js';
 import type { Actor, Deps } from '../../lib/context.js';
 import { csrfTokenFor, newSecret, sha256, verifyPassword } from '../../lib/crypto.js';
@@ -7,39 +8,59 @@ import type { AccountRow } from '../accounts/accounts.repo.js';
 import { findAccountByEmail } from '../accounts/accounts.repo.js';
 import { insertAuditEvent } from '../audit/audit.repo.js';
 import { findPoolPath } from '../pools/pools.repo.js';
-import { countInWindow, hitWindow } from '../rate-limits/rate-limits.repo.js';
+import { hitWindows, refundWindows, secondsUntilWindowEnds } from '../rate-limits/rate-limits.repo.js';
 import { findApiTokensOf, findLiveTokenBySecretHash, insertToken, revokeTokenRow } from './auth.repo.js';
 import type { CreateTokenBody, LoginBody } from './auth.schemas.js';
 
 export const SESSION_TTL_MS = 12 * 3_600_000;
-const LOGIN_WINDOW_MS = 15 * 60_000;
-/** Failed logins allowed per window: per account, and per client address. */
-export const LOGIN_FAILURES_PER_ACCOUNT = 10;
-export const LOGIN_FAILURES_PER_ADDRESS = 100;
+export const LOGIN_WINDOW_MS = 15 * 60_000;
+/** Login attempts allowed per window from one client address for one account: past them, 429. */
+export const LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS = 10;
+/** Login attempts allowed per window from one client address, whatever the accounts: past them, 429. */
+export const LOGIN_ATTEMPTS_PER_ADDRESS = 100;
+/**
+ * Attempts on one account from all addresses together before each further one waits
+ * `LOGIN_DELAY_STEP_MS` more (up to `LOGIN_DELAY_MAX_MS`) before its password is checked: guessing
+ * from many addresses slows down, and the owner still gets in, only later.
+ */
+export const LOGIN_ATTEMPTS_PER_ACCOUNT_UNDELAYED = 10;
+export const LOGIN_DELAY_STEP_MS = 100;
+export const LOGIN_DELAY_MAX_MS = 5_000;
 
 /** A password hash to compare against when the e-mail is unknown, so timing tells nothing. */
 const DECOY_HASH = '$argon2id$v=19$m=19456,p=1,t=2$v5tdB35bes/1RWsS9hThmA$eTRR7m1MYg4eXc/X197Im4Gd5Xe7HbsNFsq5rAbN6kM';
 
+/** How long the n-th attempt of the window on one account (from any address) waits before its password is checked. */
+export const loginDelayMs = (attemptsOnAccount: number) =>
+  Math.min(LOGIN_DELAY_MAX_MS, Math.max(0, attemptsOnAccount - LOGIN_ATTEMPTS_PER_ACCOUNT_UNDELAYED) * LOGIN_DELAY_STEP_MS);
+
+/**
+ * Throttling (docs/architecture.md "Authentication"): every attempt is counted before the
+ * ~40 ms hash, in one atomic statement per set of counters, so N attempts at once are N. A
+ * stranger's failures lock out one (account, address) pair and their own address, never the
+ * owner elsewhere; on the account as a whole they only add delay. A successful login takes its
+ * own attempt back, so logging in often is never throttled, and failures stay counted.
+ */
 export async function login(deps: Deps, input: LoginBody, address: string) {
-  const accountKey = `login:account:${input.email.toLowerCase()}`;
-  const addressKey = `login:address:${address}`;
+  const email = input.email.toLowerCase();
   const now = deps.clock.now();
-  const [byAccount, byAddress] = await Promise.all([
-    countInWindow(deps.db, accountKey, now, LOGIN_WINDOW_MS),
-    countInWindow(deps.db, addressKey, now, LOGIN_WINDOW_MS),
-  ]);
-  if (byAccount >= LOGIN_FAILURES_PER_ACCOUNT || byAddress >= LOGIN_FAILURES_PER_ADDRESS) {
-    throw new AppError('TOO_MANY_ATTEMPTS', 'too many failed logins; try again in 15 minutes');
+  const [pair, byAddress] = await hitWindows(deps.db, [`login:pair:${address} ${email}`, `login:address:${address}`], now, LOGIN_WINDOW_MS);
+  const exceeded = [
+    ...(pair!.count > LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS ? [pair!] : []),
+    ...(byAddress!.count > LOGIN_ATTEMPTS_PER_ADDRESS ? [byAddress!] : []),
+  ];
+  if (exceeded.length > 0) {
+    const retryAfter = Math.max(...exceeded.map((hit) => secondsUntilWindowEnds(hit, now, LOGIN_WINDOW_MS)));
+    throw new AppError('TOO_MANY_ATTEMPTS', `too many failed logins; try again in ${retryAfter} seconds`, { retryAfter });
   }
+  // Counted only for attempts that go on to a password check: refused ones test no password.
+  const [byAccount] = await hitWindows(deps.db, [`login:account:${email}`], now, LOGIN_WINDOW_MS);
+  const delay = loginDelayMs(byAccount!.count);
+  if (delay > 0) await sleep(delay);
   const account = await findAccountByEmail(deps.db, input.email);
   const ok = await verifyPassword(account?.passwordHash ?? DECOY_HASH, input.password).catch(() => false);
-  if (!account || !ok) {
-    await deps.db.transaction(async (tx) => {
-      await hitWindow(tx, accountKey, now, LOGIN_WINDOW_MS);
-      await hitWindow(tx, addressKey, now, LOGIN_WINDOW_MS);
-    });
-    throw new AppError('INVALID_CREDENTIALS');
-  }
+  if (!account || !ok) throw new AppError('INVALID_CREDENTIALS');
+  await refundWindows(deps.db, [pair!, byAddress!, byAccount!]);
   const secret = newSecret('lps');
   const expiresAt = new Date(now.getTime() + SESSION_TTL_MS);
   await insertToken(deps.db, {

@@ -8,7 +8,7 @@ import { isIdOf, newId } from '../../lib/ids.js';
 import { findAuditEvents, insertAuditEvent } from '../audit/audit.repo.js';
 import { findFeatures, findMeters } from '../catalog/catalog.repo.js';
 import { poolFor, rootFor } from '../pools/pool-access.js';
-import { countInWindow, hitWindow } from '../rate-limits/rate-limits.repo.js';
+import { hitWindows, secondsUntilWindowEnds } from '../rate-limits/rate-limits.repo.js';
 import { revokeBeyondLimit } from '../claims/claims.revoke.js';
 import { findPool, lockPool, type PoolRow } from '../pools/pools.repo.js';
 import { computeStateOf } from '../state/state.service.js';
@@ -287,14 +287,14 @@ const ACTIVATION_ATTEMPTS = 20;
  */
 export async function activateLicense(deps: Deps, actor: Actor, input: ActivateLicenseBody, clientAddress: string): Promise<LicenseRow> {
   const now = deps.clock.now();
-  const buckets = [`activate:account:${actor.principal.accountId}`, `activate:ip:${clientAddress}`];
-  for (const bucket of buckets) {
-    if ((await countInWindow(deps.db, bucket, now, ACTIVATION_WINDOW_MS)) >= ACTIVATION_ATTEMPTS) {
-      throw new AppError('TOO_MANY_ATTEMPTS', 'too many license activations; try again in 15 minutes');
-    }
+  // Counted before the outcome is known, in one atomic statement, so failures and successes alike
+  // are limited and attempts made at once are each counted.
+  const hits = await hitWindows(deps.db, [`activate:account:${actor.principal.accountId}`, `activate:ip:${clientAddress}`], now, ACTIVATION_WINDOW_MS);
+  const exceeded = hits.filter((hit) => hit.count > ACTIVATION_ATTEMPTS);
+  if (exceeded.length > 0) {
+    const retryAfter = Math.max(...exceeded.map((hit) => secondsUntilWindowEnds(hit, now, ACTIVATION_WINDOW_MS)));
+    throw new AppError('TOO_MANY_ATTEMPTS', `too many license activations; try again in ${retryAfter} seconds`, { retryAfter });
   }
-  // Counted before the outcome is known, so failures and successes alike are limited.
-  for (const bucket of buckets) await hitWindow(deps.db, bucket, now, ACTIVATION_WINDOW_MS);
   const checked = checkLicenseKey(input.key);
   if (!checked.ok) throw new AppError('KEY_INVALID', `not a valid license key: ${checked.detail}`, { keyProblem: checked.reason });
   return deps.db.transaction(async (tx) => {

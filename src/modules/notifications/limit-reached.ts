@@ -9,7 +9,7 @@
 import type { RefusalReason } from '../../domain/claims.js';
 import { SYSTEM_ACTOR, type Deps } from '../../lib/context.js';
 import { insertAuditEvent } from '../audit/audit.repo.js';
-import { hitWindow } from '../rate-limits/rate-limits.repo.js';
+import { hitWindows } from '../rate-limits/rate-limits.repo.js';
 
 export const LIMIT_MAIL_WINDOW_MS = 3_600_000;
 /** How long a process trusts a window another process opened before asking the database again. */
@@ -37,8 +37,8 @@ export async function recordLimitReached(deps: Deps, rootId: string, reason: Lim
   const now = deps.clock.now();
   if ((quietUntil.get(key) ?? -Infinity) > now.getTime()) return false;
   const opened = await deps.db.transaction(async (tx) => {
-    const count = await hitWindow(tx, `notify:limit_reached:${key}`, now, LIMIT_MAIL_WINDOW_MS);
-    if (count !== 1) return false;
+    const [hit] = await hitWindows(tx, [`notify:limit_reached:${key}`], now, LIMIT_MAIL_WINDOW_MS);
+    if (hit!.count !== 1) return false;
     await insertAuditEvent(tx, SYSTEM_ACTOR, now, {
       action: 'pool.limit_reached',
       entityType: 'pool',

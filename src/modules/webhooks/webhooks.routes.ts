@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf } from '../../http/auth.js';
+import { noStore } from '../../http/cache.js';
 import { ERROR_RESPONSES, IdParams, Page, PageQuery, toPage } from '../../http/schemas.js';
 import type { Deps } from '../../lib/context.js';
 import {
@@ -26,6 +27,7 @@ const withSecret = (w: Parameters<typeof presentWebhook>[0]) => ({ ...presentWeb
 /** N6: a root's webhook endpoints and their delivery log (operators); docs/notifications.md "Webhooks". */
 export const webhookRoutes: FastifyPluginAsyncZod<{ deps: Deps; targets: TargetPolicy }> = async (app, { deps, targets }) => {
   app.post('/v1/pools/:id/webhooks', {
+    onRequest: noStore,
     schema: {
       tags,
       summary: 'Register an endpoint that receives signed deliveries of the chosen events anywhere in the root’s tree (operators)',
@@ -58,6 +60,7 @@ export const webhookRoutes: FastifyPluginAsyncZod<{ deps: Deps; targets: TargetP
   });
 
   app.post('/v1/pools/:id/webhooks/:webhookId/rotate-secret', {
+    onRequest: noStore,
     schema: { tags, summary: 'Replace the signing secret; the new one is shown once (operators)', params: WebhookParams, response: { 200: WebhookWithSecret, ...ERROR_RESPONSES } },
   }, async (request) => withSecret(await rotateWebhookSecret(deps, actorOf(request), request.params.id, request.params.webhookId)));
 
