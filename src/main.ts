@@ -91,7 +91,7 @@ export async function serve(): Promise<void> {
   if (secretKeyFile) lines.push(`Generated ${secretKeyFile}: it encrypts the signing keys. Back it up with the database; without it no license can be signed.`);
   if (unreadable.length > 0) {
     const ids = [...new Set(unreadable.map((k) => k.secretKeyId))].join(', ');
-    lines.push(`WARNING: ${unreadable.length} signing keys are encrypted under secret key ${ids}, not under LICENSEPOOL_SECRET_KEY (${secretKeys.currentId}); their roots cannot sign (see the log)`);
+    lines.push(`WARNING: ${unreadable.length} signing keys are encrypted under secret key ${ids}, which this server does not hold (its key is ${secretKeys.currentId}); their roots cannot sign (see the log)`);
   }
   if (first) {
     lines.push(
