@@ -124,7 +124,7 @@ export function sealedKeyId(value: string): string | null {
   return parts.length === 4 && parts[0] === FORMAT ? parts[1]! : null;
 }
 
-export const SECRET_KEY_FILE = 'secret.key';
+const SECRET_KEY_FILE = 'secret.key';
 
 export interface SecretKeySources {
   /** LICENSEPOOL_SECRET_KEY. */

@@ -1,6 +1,6 @@
 import { createPrivateKey } from 'node:crypto';
 import type { Deps } from '../../lib/context.js';
-import { SecretKeyError } from '../../lib/secret-keys.js';
+import { SecretKeyError, sealedKeyId } from '../../lib/secret-keys.js';
 import { findSealingKeyIds, lockPrivateKeys, storeEncryptedPrivateKey } from './signing.repo.js';
 
 /**
@@ -65,7 +65,7 @@ export async function reencryptSigningKeys(deps: SecretDeps): Promise<ReencryptR
         result.sealed++;
         continue;
       }
-      const sealedUnder = row.encryptedPrivateKey!.split(':')[1]!;
+      const sealedUnder = sealedKeyId(row.encryptedPrivateKey!)!;
       if (sealedUnder === keys.currentId) {
         result.unchanged++;
         continue;
