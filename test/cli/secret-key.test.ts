@@ -16,7 +16,7 @@ import { systemClock } from '../../src/lib/clock.js';
 import { SecretKeys } from '../../src/lib/secret-keys.js';
 import { signLicense } from '../../src/modules/signing/signing.service.js';
 import { createScratchDatabase, startServer } from '../concurrency/fleet.js';
-import { backends, migratedPgliteDir, removePgliteDir, TEST_SECRET_KEY, vendor } from '../helpers.js';
+import { backends, childPool, migratedPgliteDir, ok, person, removePgliteDir, TEST_SECRET_KEY, vendor, verifiedMember } from '../helpers.js';
 import { licensepool, setUpThroughApi, storageFor } from './run.js';
 
 const DAY_MS = 86_400_000;
@@ -25,15 +25,19 @@ for (const backend of backends()) {
   describe(`licensepool secret-key rotate (${backend})`, () => {
     let storage: Awaited<ReturnType<typeof storageFor>>;
     let root: string;
+    let resident: { memberId: string; token: string };
 
     before(async () => {
       storage = await storageFor(backend);
-      root = await setUpThroughApi(storage, async (t) => {
+      ({ root, resident } = await setUpThroughApi(storage, async (t) => {
         const v = await vendor(t, { name: 'Rotating' });
+        const pool = await childPool(t, v.operator.token, v.root);
+        const someone = await person(t, 'resident@rotating.test');
+        const memberId = await verifiedMember(t, v.operator.token, pool, { email: someone.email });
         // A first signature creates the root's key, sealed under the tests' secret key.
-        await signLicense(t.deps, v.root, { sub: 'mem_test' }, { expiresAt: new Date(Date.now() + DAY_MS) });
-        return v.root;
-      });
+        await ok(t.app, 'POST', '/v1/sync', { token: someone.token, body: { memberId } });
+        return { root: v.root, resident: { memberId, token: someone.token } };
+      }));
     });
     after(() => storage.dispose());
 
@@ -66,6 +70,27 @@ for (const backend of backends()) {
       assert.equal(unrelated.code, 1);
       assert.match(unrelated.stdout, new RegExp(`^key_\\w+\\t${root}\\tactive\\tsealed under secret key [0-9a-f]{12}: not given, left as it is\\n`));
       await signsUnder(next);
+    });
+
+    test('a server started with the wrong LICENSEPOOL_SECRET_KEY logs which key it needs and answers SIGNING_KEY_UNAVAILABLE, never a token', async () => {
+      const server = await startServer({ env: { ...storage.env, LICENSEPOOL_SECRET_KEY: randomBytes(32).toString('base64') }, timeoutMs: 120_000 });
+      try {
+        const res = await fetch(`${server.url}/v1/sync`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${resident.token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ memberId: resident.memberId }),
+        });
+        assert.equal(res.status, 503);
+        assert.equal(((await res.json()) as { code: string }).code, 'SIGNING_KEY_UNAVAILABLE');
+        // The log comes through another pipe than the answer: give it a moment to arrive.
+        const atSync = /cannot sign: key_/;
+        for (let i = 0; i < 100 && !atSync.test(server.errors.join('\n')); i++) await new Promise((r) => setTimeout(r, 50));
+        const said = server.errors.join('\n');
+        assert.match(said, /this signing key is encrypted under another secret key/, 'at start');
+        assert.match(said, new RegExp(`cannot sign: key_\\w+ is encrypted under secret key [0-9a-f]{12}, and this server holds [0-9a-f]{12}: set LICENSEPOOL_SECRET_KEY`), 'at the sync');
+      } finally {
+        await server.stop();
+      }
     });
 
     test('a malformed key or none (on PostgreSQL) is refused with what to do', async () => {
