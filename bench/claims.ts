@@ -37,6 +37,7 @@ import { pino } from 'pino';
 import { openDatabase } from '../src/db/client.js';
 import { systemClock } from '../src/lib/clock.js';
 import type { Deps } from '../src/lib/context.js';
+import { SecretKeys } from '../src/lib/secret-keys.js';
 import { authenticate } from '../src/modules/auth/auth.service.js';
 import { ClaimEngine } from '../src/modules/claims/claims.engine.js';
 import { claimantFor } from '../src/modules/claims/claimants.js';
@@ -239,7 +240,7 @@ interface Profile {
  */
 async function stepCosts(url: string, tree: ClaimTree) {
   const database = await openDatabase({ driver: 'postgres', url, poolSize: 4 });
-  const deps: Deps = { db: database.db, clock: systemClock, log: pino({ level: 'silent' }) };
+  const deps: Deps = { db: database.db, clock: systemClock, log: pino({ level: 'silent' }), secretKeys: SecretKeys.generate() };
   const engine = new ClaimEngine(deps);
   const person = tree.members[0]!;
   const device = tree.members.find((m) => m.token === tree.operatorToken)!;

@@ -45,6 +45,7 @@ import { buildApp } from '../src/app.js';
 import { openDatabase } from '../src/db/client.js';
 import { systemClock } from '../src/lib/clock.js';
 import type { Deps } from '../src/lib/context.js';
+import { SecretKeys } from '../src/lib/secret-keys.js';
 import { newId } from '../src/lib/ids.js';
 import { ensureFirstSuperuser } from '../src/modules/accounts/accounts.service.js';
 import { licensePageIdsQuery, type LicenseListFilter } from '../src/modules/licenses/licenses-list.repo.js';
@@ -99,7 +100,7 @@ try {
   await database.migrate();
   await admin.connect();
   log(`PostgreSQL: ${(await admin.query('SHOW server_version')).rows[0].server_version}`);
-  const deps: Deps = { db: database.db, clock: systemClock, log: pino({ level: 'warn' }) };
+  const deps: Deps = { db: database.db, clock: systemClock, log: pino({ level: 'warn' }), secretKeys: SecretKeys.generate() };
   await ensureFirstSuperuser(deps, SUPERUSER.email, SUPERUSER.password);
   const app = await buildApp({ deps });
   const serverTimes: number[] = [];

@@ -43,6 +43,7 @@ import { openDatabase, type Database } from '../src/db/client.js';
 import { poolUsage } from '../src/db/schema.js';
 import { ManualClock } from '../src/lib/clock.js';
 import type { Actor, Deps } from '../src/lib/context.js';
+import { SecretKeys } from '../src/lib/secret-keys.js';
 import { ensureFirstSuperuser } from '../src/modules/accounts/accounts.service.js';
 import { authenticate } from '../src/modules/auth/auth.service.js';
 import { placeLicense } from '../src/modules/licenses/licenses.service.js';
@@ -335,7 +336,7 @@ async function main(): Promise<void> {
   database = await openDatabase({ driver: 'postgres', url: dbUrl, poolSize: 20 });
   await database.migrate();
   const clock = new ManualClock('2026-01-01T00:00:00.000Z');
-  const deps: Deps = { db: database.db, clock, log: pino({ level: 'silent' }) };
+  const deps: Deps = { db: database.db, clock, log: pino({ level: 'silent' }), secretKeys: SecretKeys.generate() };
 
   // --- Accounts, root, catalog: through HTTP like a vendor would -----------------------------
   const superuser = { email: 'root@bench.test', password: 'bench superuser password' };

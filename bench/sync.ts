@@ -29,6 +29,7 @@ import { buildApp } from '../src/app.js';
 import { openDatabase } from '../src/db/client.js';
 import { systemClock } from '../src/lib/clock.js';
 import type { Deps } from '../src/lib/context.js';
+import { SecretKeys } from '../src/lib/secret-keys.js';
 import { ensureFirstSuperuser } from '../src/modules/accounts/accounts.service.js';
 import { authenticate } from '../src/modules/auth/auth.service.js';
 import { signLicenses } from '../src/modules/signing/signing.service.js';
@@ -75,7 +76,7 @@ const scratch = await createScratchDatabase(SERVER_URL, 'lp_bench_sync');
 const database = await openDatabase({ driver: 'postgres', url: scratch.url, poolSize: 10 });
 try {
   await database.migrate();
-  const deps: Deps = { db: database.db, clock: systemClock, log: pino({ level: 'warn' }) };
+  const deps: Deps = { db: database.db, clock: systemClock, log: pino({ level: 'warn' }), secretKeys: SecretKeys.generate() };
   await ensureFirstSuperuser(deps, SUPERUSER.email, SUPERUSER.password);
   const app = await buildApp({ deps });
   const serverTimes: number[] = [];
@@ -141,7 +142,7 @@ try {
   });
   const payloads = Array.from({ length: tokens }, (_, i) => ({ pool, sub: `mem_${i}`, subject: 'device', device: { serial: `WD-${i}`, type: 'WiDI' }, features: { i_record: null }, limits: { widi: { limit: DEVICES, until: null } }, end: null, refreshBy: 0 }));
   const signingTimes = await timed(50, 1, async () => {
-    await signLicenses(deps.db, root, payloads, { clock: systemClock, expiresAt: new Date(Date.now() + 86_400_000) });
+    await signLicenses(deps, root, payloads, { expiresAt: new Date(Date.now() + 86_400_000) });
   });
 
   log(`${machineLine()}; PostgreSQL at ${new URL(SERVER_URL).host}`);

@@ -9,6 +9,7 @@ import { registerIdempotency } from './http/idempotency.js';
 import { registerInputGuards } from './http/input.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerProblemHandlers, sendFrameworkProblem } from './http/problem.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import type { Deps } from './lib/context.js';
 import { newId } from './lib/ids.js';
 import { applicationRoutes } from './modules/applications/applications.routes.js';
@@ -37,7 +38,7 @@ export interface AppOptions {
   deps: Deps;
   /** Trust X-Forwarded-For (behind a load balancer). */
   trustProxy?: boolean;
-  /** Send cookies only over HTTPS (on when PUBLIC_URL is https). */
+  /** Send cookies only over HTTPS, and HSTS (on when PUBLIC_URL is https). */
   secureCookies?: boolean;
   /** Process-wide metrics (CPU, memory, event loop); off in tests, which build many apps. */
   processMetrics?: boolean;
@@ -47,6 +48,8 @@ export interface AppOptions {
   ticketEventsPollMs?: number;
   /** More figures for /metrics: the job runner's. */
   metrics?: Registry[];
+  /** GET /metrics wants this bearer token (METRICS_TOKEN); unset: open. */
+  metricsToken?: string | undefined;
   /** Where webhook endpoints may point (LICENSEPOOL_WEBHOOK_PRIVATE_TARGETS); default public addresses only. */
   webhookTargets?: TargetPolicy;
 }
@@ -78,11 +81,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser('text/plain');
   registerProblemHandlers(app);
   registerInputGuards(app);
+  await registerSecurityHeaders(app, { https: options.secureCookies ?? false });
   await app.register(fastifyCookie);
   registerAuth(app, deps);
   // Before the modules: its hooks attach to the POST routes as they are declared.
   const idempotency = registerIdempotency(app, deps);
-  registerMetrics(app, { processMetrics: options.processMetrics ?? false, more: options.metrics ?? [] });
+  registerMetrics(app, deps, { processMetrics: options.processMetrics ?? false, more: options.metrics ?? [], token: options.metricsToken });
 
   await app.register(fastifySwagger, {
     openapi: {

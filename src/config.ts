@@ -34,6 +34,12 @@ const Env = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(20),
   /** The most claim requests one transaction decides (group commit); 1 commits every claim on its own. */
   LICENSEPOOL_CLAIM_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(256),
+  /** Seals the private signing keys at rest: 32 random bytes, base64 or hex. Unset: `<dataDir>/secret.key` (embedded), refused (PostgreSQL). */
+  LICENSEPOOL_SECRET_KEY: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+  /** The secret key being rotated away from: still opens, never seals (docs/architecture.md, "Signing keys"). */
+  LICENSEPOOL_SECRET_KEY_PREVIOUS: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
+  /** When set, GET /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional()),
 });
 
 export type Config = {
@@ -53,6 +59,9 @@ export type Config = {
   trustProxy: boolean;
   claimBatchMax: number;
   databasePoolSize: number;
+  secretKey: string | undefined;
+  previousSecretKey: string | undefined;
+  metricsToken: string | undefined;
 };
 
 /** Parses the environment once; a bad value stops start-up with the variable's name. */
@@ -81,5 +90,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     claimBatchMax: e.LICENSEPOOL_CLAIM_BATCH_MAX,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    secretKey: e.LICENSEPOOL_SECRET_KEY,
+    previousSecretKey: e.LICENSEPOOL_SECRET_KEY_PREVIOUS,
+    metricsToken: e.METRICS_TOKEN,
   };
 }

@@ -6,12 +6,14 @@ import { openDatabase } from './db/client.js';
 import { followConnections } from './http/drain.js';
 import { systemClock } from './lib/clock.js';
 import type { Deps } from './lib/context.js';
+import { loadSecretKeys } from './lib/secret-keys.js';
 import { ensureFirstSuperuser } from './modules/accounts/accounts.service.js';
 import { AuthCache } from './modules/auth/auth.cache.js';
 import { serveQueues, sweepExpiredClaims } from './modules/claims/claims.engine.js';
 import { JobRunner } from './modules/jobs/jobs.runner.js';
 import { registerSweeps } from './modules/jobs/jobs.sweeps.js';
 import { createMailer } from './modules/notifications/mail.transport.js';
+import { sealClearTextSigningKeys, unreadableSigningKeys } from './modules/signing/signing.secrets.js';
 import { registerNotificationJobs } from './modules/notifications/notifications.jobs.js';
 import { registerReminderJobs } from './modules/notifications/reminders.scan.js';
 import { recordWebhookDeliveries, registerWebhookJobs } from './modules/webhooks/webhooks.jobs.js';
@@ -22,12 +24,23 @@ const CLAIM_SWEEP_MS = 1_000;
 export async function serve(): Promise<void> {
   const config = loadConfig();
   const log = pino({ level: config.logLevel });
+  const { keys: secretKeys, created: secretKeyFile } = await loadSecretKeys({
+    secretKey: config.secretKey,
+    previousSecretKey: config.previousSecretKey,
+    dataDir: config.databaseUrl ? null : config.dataDir,
+  });
+  // Refused before anything else: signing keys written now could not be read by the other replicas.
+  if (secretKeys.problem) throw new Error(secretKeys.problem);
   const database = await openDatabase(
     config.databaseUrl ? { driver: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize } : { driver: 'pglite', dataDir: config.dataDir },
   );
   await database.migrate();
   const authCache = await AuthCache.follow(database);
-  const deps: Deps = { db: database.db, clock: systemClock, log, authCache };
+  const deps: Deps = { db: database.db, clock: systemClock, log, authCache, secretKeys };
+  const sealed = await sealClearTextSigningKeys(deps);
+  if (sealed > 0) log.info({ sealed }, 'signing keys stored in clear text are now encrypted under the secret key');
+  const unreadable = await unreadableSigningKeys(deps);
+  for (const k of unreadable) log.error(k, 'this signing key is encrypted under another secret key: signing for its root fails until LICENSEPOOL_SECRET_KEY is that key, or the root rotates its signing key');
 
   const first = await ensureFirstSuperuser(deps, config.adminEmail, config.adminPassword);
   // Background jobs (docs/notifications.md): sweeps, the notify jobs the audit trigger
@@ -46,6 +59,7 @@ export async function serve(): Promise<void> {
     processMetrics: true,
     claimBatchMax: config.claimBatchMax,
     metrics: [runner.registry],
+    metricsToken: config.metricsToken,
     webhookTargets,
   });
   if (config.workers) await runner.start();
@@ -78,6 +92,11 @@ export async function serve(): Promise<void> {
   const storage = database.driver === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
   const lines = [`licensepool listening on ${address} (${storage})`, `API docs: ${config.publicUrl}/docs`];
   if (!config.smtpUrl) lines.push('No SMTP_URL: mail waits in the outbox (GET /v1/outbox)');
+  if (secretKeyFile) lines.push(`Generated ${secretKeyFile}: it encrypts the signing keys. Back it up with the database; without it no license can be signed.`);
+  if (unreadable.length > 0) {
+    const ids = [...new Set(unreadable.map((k) => k.secretKeyId))].join(', ');
+    lines.push(`WARNING: ${unreadable.length} signing keys are encrypted under secret key ${ids}, which this server does not hold (its key is ${secretKeys.currentId}); their roots cannot sign (see the log)`);
+  }
   if (first) {
     lines.push(
       first.password

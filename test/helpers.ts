@@ -18,6 +18,9 @@ import { ManualClock } from '../src/lib/clock.js';
 import type { Deps } from '../src/lib/context.js';
 import { ensureFirstSuperuser } from '../src/modules/accounts/accounts.service.js';
 import { createScratchDatabase } from './concurrency/fleet.js';
+import { testSecretKeys } from './secret-key.js';
+
+export { TEST_SECRET_KEY, testSecretKeys } from './secret-key.js';
 
 export type Backend = 'pglite' | 'postgres';
 
@@ -150,7 +153,7 @@ export interface TestApp {
 export async function createTestApp(backend: Backend, options: Omit<AppOptions, 'deps'> = {}): Promise<TestApp> {
   const database = await openTestDatabase(backend);
   const clock = new ManualClock('2026-01-01T00:00:00.000Z');
-  const deps: Deps = { db: database.db, clock, log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }) };
+  const deps: Deps = { db: database.db, clock, log: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), secretKeys: testSecretKeys() };
   await ensureFirstSuperuser(deps, SUPERUSER.email, SUPERUSER.password);
   const app = await buildApp({ deps, ...options });
   const superuser = await apiTokenFor(app, SUPERUSER.email, SUPERUSER.password);

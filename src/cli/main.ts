@@ -9,6 +9,8 @@ import { loadConfig } from '../config.js';
 import { sql } from 'drizzle-orm';
 import { openDatabase, rowsOf } from '../db/client.js';
 import { systemClock } from '../lib/clock.js';
+import { loadSecretKeys } from '../lib/secret-keys.js';
+import { SECRET_KEY_USAGE, secretKeyCommand } from './secret-key.js';
 import { SYSTEM_ACTOR, type Deps } from '../lib/context.js';
 import { AppError } from '../lib/errors.js';
 import { findAccountByEmail } from '../modules/accounts/accounts.repo.js';
@@ -42,6 +44,7 @@ const USAGE = `usage: licensepool <command>
                                           --ends-after ISO --ends-before ISO --q TEXT --sort id|createdAt|
                                           -createdAt|validUntil|-validUntil); --json prints the API's page
   licenses export [filters] [--out FILE]  every license the filters select, as CSV (stdout unless --out)
+${SECRET_KEY_USAGE}
 
 Storage: DATABASE_URL for PostgreSQL, otherwise the embedded database in LICENSEPOOL_DATA_DIR (./data).`;
 
@@ -52,7 +55,9 @@ async function withDeps<T>(fn: (deps: Deps) => Promise<T>): Promise<T> {
   );
   try {
     await database.migrate();
-    return await fn({ db: database.db, clock: systemClock, log: pino({ level: config.logLevel }) });
+    // On PostgreSQL without LICENSEPOOL_SECRET_KEY the keys are unavailable: only what signs or rotates fails.
+    const { keys } = await loadSecretKeys({ secretKey: config.secretKey, previousSecretKey: config.previousSecretKey, dataDir: config.databaseUrl ? null : config.dataDir });
+    return await fn({ db: database.db, clock: systemClock, log: pino({ level: config.logLevel }), secretKeys: keys });
   } finally {
     await database.close();
   }
@@ -107,6 +112,8 @@ export async function main(argv: string[]): Promise<number> {
         return await membersCommand(rest);
       case 'licenses':
         return await licensesCommand(rest);
+      case 'secret-key':
+        return await secretKeyCommand(rest, withDeps);
       case undefined:
       case 'help':
       case '--help':

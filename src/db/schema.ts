@@ -366,13 +366,20 @@ export const signingKeys = pgTable(
       .references(() => pools.id),
     status: text('status', { enum: SIGNING_KEY_STATUSES }).notNull(),
     publicJwk: jsonb('public_jwk').$type<Record<string, string>>().notNull(),
-    /** PKCS#8 PEM. */
-    privateKey: text('private_key').notNull(),
+    /**
+     * Clear-text PKCS#8 PEM, as versions before 0017 stored it: NULL once the server has started
+     * with a secret key, which moves it into `encryptedPrivateKey`. Never written now.
+     */
+    privateKey: text('private_key'),
+    /** The PKCS#8 DER sealed by `SecretKeys` (`src/lib/secret-keys.ts`): `v1:<secret key id>:<nonce>:<ciphertext and tag>`. */
+    encryptedPrivateKey: text('encrypted_private_key'),
     createdAt: createdAt(),
     retiredAt: ts('retired_at'),
   },
   (t) => [
     uniqueIndex('signing_keys_one_active_key').on(t.rootId).where(sql`status = 'active'`),
+    check('signing_keys_private_key_once', sql`(${t.privateKey} IS NULL) <> (${t.encryptedPrivateKey} IS NULL)`),
+    check('signing_keys_encrypted_format', sql`${t.encryptedPrivateKey} LIKE 'v1:%'`),
     index('signing_keys_root_idx').on(t.rootId, t.status),
   ],
 );

@@ -15,6 +15,7 @@ export function sendProblem(
   const { status, title } = ERRORS[code];
   // A refusal that names when to come back (429 TOO_MANY_ATTEMPTS) says it in the header too.
   if (typeof extras.retryAfter === 'number') reply.header('retry-after', String(extras.retryAfter));
+  if (status === 401) reply.header('www-authenticate', bearerChallenge(request, code));
   return reply
     .code(status)
     .type(PROBLEM_CONTENT_TYPE)
@@ -29,6 +30,16 @@ export function sendProblem(
       instance: request.url.split('?')[0],
       requestId: request.id,
     });
+}
+
+/**
+ * The challenge every 401 carries (RFC 9110 §11.6.1; RFC 6750 §3): bearer tokens, and, when the
+ * request sent one that is unknown, expired or revoked, `error="invalid_token"` so a client
+ * knows to get a new one rather than to add one.
+ */
+function bearerChallenge(request: FastifyRequest, code: ErrorCode): string {
+  const invalidToken = code === 'UNAUTHENTICATED' && request.authRejected;
+  return invalidToken ? 'Bearer realm="licensepool", error="invalid_token", error_description="The token is invalid, expired or revoked"' : 'Bearer realm="licensepool"';
 }
 
 /** Fastify's own client errors, mapped onto the table. */

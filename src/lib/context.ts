@@ -3,12 +3,15 @@ import type { Db } from '../db/client.js';
 import type { Principal } from '../domain/access.js';
 import type { AuthCache } from '../modules/auth/auth.cache.js';
 import type { Clock } from './clock.js';
+import type { SecretKeys } from './secret-keys.js';
 
 /** What every service needs: the database and the clock. */
 export interface Deps {
   db: Db;
   clock: Clock;
   log: Logger;
+  /** Seal and open the private signing keys at rest (LICENSEPOOL_SECRET_KEY, or the embedded database's secret.key). */
+  secretKeys: SecretKeys;
   /** Remembered authentications, exact through change notifications; absent: every request asks the database. */
   authCache?: AuthCache | undefined;
 }

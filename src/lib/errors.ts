@@ -54,6 +54,7 @@ export const ERRORS = {
   TOO_MANY_ATTEMPTS: { status: 429, title: 'Too many attempts; wait and try again' },
   INTERNAL: { status: 500, title: 'Internal server error' },
   NOT_READY: { status: 503, title: 'Not ready' },
+  SIGNING_KEY_UNAVAILABLE: { status: 503, title: "The server cannot read the root's signing key (its secret key is not the one the key was sealed under)" },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -13,7 +13,7 @@ import { ManualClock, systemClock } from '../../src/lib/clock.js';
 import type { Deps } from '../../src/lib/context.js';
 import { ensureFirstSuperuser } from '../../src/modules/accounts/accounts.service.js';
 import { createScratchDatabase } from '../concurrency/fleet.js';
-import { migratedPgliteDir, ok, removePgliteDir, SUPERUSER, type Backend, type TestApp } from '../helpers.js';
+import { migratedPgliteDir, ok, removePgliteDir, SUPERUSER, TEST_SECRET_KEY, testSecretKeys, type Backend, type TestApp } from '../helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'licensepool.js');
@@ -28,7 +28,7 @@ export interface Run {
 export function licensepool(args: string[], env: Record<string, string>, input?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     const { DATABASE_URL: _url, LICENSEPOOL_DATA_DIR: _dir, ...inherited } = process.env;
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...inherited, LOG_LEVEL: 'silent', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...inherited, LOG_LEVEL: 'silent', LICENSEPOOL_SECRET_KEY: TEST_SECRET_KEY, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -56,7 +56,7 @@ export async function storageFor(backend: Backend): Promise<{ env: Record<string
 /** The app on that database, for setting things up through the API as a person would. */
 async function appOn(database: Database): Promise<TestApp> {
   await database.migrate();
-  const deps: Deps = { db: database.db, clock: systemClock, log: pino({ level: 'silent' }) };
+  const deps: Deps = { db: database.db, clock: systemClock, log: pino({ level: 'silent' }), secretKeys: testSecretKeys() };
   await ensureFirstSuperuser(deps, SUPERUSER.email, SUPERUSER.password);
   const app = await buildApp({ deps });
   const login = await ok(app, 'POST', '/v1/auth/login', { body: SUPERUSER });

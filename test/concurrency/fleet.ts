@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { TEST_SECRET_KEY } from '../secret-key.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -70,7 +71,8 @@ export async function startServer(options: {
   timeoutMs?: number;
 }): Promise<ServerProcess> {
   const args = options.command ?? ['--import', 'tsx', ...(options.extraNodeArgs ?? []), 'src/main.ts'];
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1' };
+  // The tests' secret key: a server on PostgreSQL refuses to start without one.
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LICENSEPOOL_SECRET_KEY: TEST_SECRET_KEY };
   for (const [k, v] of Object.entries(options.env)) {
     if (v === undefined) delete env[k];
     else env[k] = v;

@@ -15,7 +15,7 @@ import { backends, call, childPool, createTestApp, ok, person, vendor, type Test
 
 /** A borrow-like token of `root`, valid for 30 days from the test clock. */
 const sign = (t: TestApp, root: string, claims: Record<string, unknown> = { pool: root, sub: 'mem_test', features: ['door'], limits: { seats: 2 } }) =>
-  signLicense(t.deps.db, root, claims, { clock: t.clock, expiresAt: new Date(t.clock.now().getTime() + 30 * DAY_MS) });
+  signLicense(t.deps, root, claims, { expiresAt: new Date(t.clock.now().getTime() + 30 * DAY_MS) });
 
 const jwks = async (t: TestApp) => {
   const res = await call(t.app, 'GET', '/.well-known/jwks.json');
@@ -180,7 +180,7 @@ for (const backend of backends()) {
 
     test('signLicense refuses a pool that is not a root and a token that would be born expired', async () => {
       await assert.rejects(sign(t, child), (e: any) => e.code === 'NOT_A_ROOT');
-      await assert.rejects(signLicense(t.deps.db, v.root, {}, { clock: t.clock, expiresAt: t.clock.now() }), /expire after/);
+      await assert.rejects(signLicense(t.deps, v.root, {}, { expiresAt: t.clock.now() }), /expire after/);
     });
 
     test('10 parallel first uses on a fresh root create exactly one active key', async () => {

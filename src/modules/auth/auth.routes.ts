@@ -4,6 +4,7 @@ import { actorOf, CSRF_COOKIE, SESSION_COOKIE } from '../../http/auth.js';
 import { noStore } from '../../http/cache.js';
 import { ERROR_RESPONSES, IdParams, Problem } from '../../http/schemas.js';
 import type { Deps } from '../../lib/context.js';
+import { AppError } from '../../lib/errors.js';
 import { presentAccount } from '../accounts/accounts.schemas.js';
 import { ApiToken, CreatedApiToken, CreateTokenBody, LoginBody, LoginResponse, presentToken } from './auth.schemas.js';
 import { createApiToken, listApiTokens, login, revokeToken, SESSION_TTL_MS } from './auth.service.js';
@@ -20,7 +21,11 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: Deps; secureCookies: bool
       response: { 200: LoginResponse, 429: Problem, ...ERROR_RESPONSES },
     },
   }, async (request, reply) => {
-    const session = await login(deps, request.body, request.ip);
+    const session = await login(deps, request.body, request.ip).catch((err: unknown) => {
+      if (err instanceof AppError && err.code === 'INVALID_CREDENTIALS') app.licensingMetrics.loginFailed('invalid_credentials');
+      if (err instanceof AppError && err.code === 'TOO_MANY_ATTEMPTS') app.licensingMetrics.loginFailed('throttled');
+      throw err;
+    });
     const cookie = { path: '/', sameSite: 'lax' as const, secure: secureCookies, maxAge: SESSION_TTL_MS / 1000 };
     reply.setCookie(SESSION_COOKIE, session.secret, { ...cookie, httpOnly: true });
     reply.setCookie(CSRF_COOKIE, session.csrfToken, { ...cookie, httpOnly: false });

@@ -191,3 +191,11 @@ export async function shareClaimantStates(tx: Executor, memberIds: readonly stri
     .orderBy(asc(members.id))
     .for('share', { of: members });
 }
+
+/** Live claims by kind at `now` (a claim past its expiry that no sweep has ended yet is not live): for /metrics. */
+export const countLiveClaimsByKind = (db: Executor, now: Date): Promise<{ kind: string; count: number }[]> =>
+  db
+    .select({ kind: claims.kind, count: sql<number>`count(*)::int` })
+    .from(claims)
+    .where(and(eq(claims.status, 'live'), sql`(${claims.expiresAt} IS NULL OR ${claims.expiresAt} > ${now})`))
+    .groupBy(claims.kind);

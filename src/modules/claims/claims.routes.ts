@@ -26,6 +26,7 @@ export const claimRoutes: FastifyPluginAsyncZod<{ deps: Deps; maxBatch?: number 
     },
   }, async (request, reply) => {
     const outcome = await createClaim(deps, engine, actorOf(request), request.body);
+    app.licensingMetrics.claimDecided(outcome);
     if (outcome.type === 'refused') {
       const first = outcome.reasons[0]!;
       throw new AppError('CLAIM_REFUSED', `refused: ${outcome.reasons.map((r) => r.code).join(', ')}`, { reasons: outcome.reasons, firstReason: first.code });

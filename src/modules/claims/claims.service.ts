@@ -37,7 +37,7 @@ export async function createClaim(deps: Deps, engine: ClaimEngine, actor: Actor,
  */
 export function borrowFile(deps: Deps, claim: ClaimRow): Promise<string> {
   const payload = { pool: claim.poolId, sub: claim.memberId, jti: claim.id, meter: claim.meterKey, quantity: claim.quantity, kind: 'borrow' };
-  return signLicense(deps.db, claim.rootId, payload, { clock: deps.clock, expiresAt: claim.expiresAt! });
+  return signLicense(deps, claim.rootId, payload, { expiresAt: claim.expiresAt! });
 }
 
 /** Check-in: idempotent; checking in an ended claim changes nothing. */

@@ -105,3 +105,9 @@ export async function insertTickets(tx: Executor, rows: (typeof tickets.$inferIn
 export async function updateTicketRow(tx: Executor, id: string, patch: Partial<typeof tickets.$inferInsert>): Promise<void> {
   await tx.update(tickets).set(patch).where(eq(tickets.id, id));
 }
+
+/** Tickets waiting in every queue (the root index's partial index covers it): for /metrics. */
+export async function countWaitingTickets(db: Executor): Promise<number> {
+  const [row] = await db.select({ count: sql<number>`count(*)::int` }).from(tickets).where(eq(tickets.status, 'waiting'));
+  return row?.count ?? 0;
+}

@@ -1,10 +1,10 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { signingKeys } from '../../db/schema.js';
 
 export type SigningKeyRow = typeof signingKeys.$inferSelect;
 /** A key without its private half: what every read outside signing itself gets. */
-export type PublicSigningKeyRow = Omit<SigningKeyRow, 'privateKey'>;
+export type PublicSigningKeyRow = Omit<SigningKeyRow, 'privateKey' | 'encryptedPrivateKey'>;
 
 const PUBLIC_COLUMNS = {
   kid: signingKeys.kid,
@@ -64,3 +64,24 @@ export async function retireKey(tx: Executor, kid: string, at: Date): Promise<Pu
   const [row] = await tx.update(signingKeys).set({ status: 'retired', retiredAt: at }).where(eq(signingKeys.kid, kid)).returning(PUBLIC_COLUMNS);
   return row!;
 }
+
+/** Every key's private half, locked, in kid order: for sealing clear-text rows and re-encrypting. */
+export const lockPrivateKeys = (tx: Executor, which: 'clear text' | 'all') =>
+  tx
+    .select({ kid: signingKeys.kid, rootId: signingKeys.rootId, status: signingKeys.status, privateKey: signingKeys.privateKey, encryptedPrivateKey: signingKeys.encryptedPrivateKey })
+    .from(signingKeys)
+    .where(which === 'clear text' ? isNotNull(signingKeys.privateKey) : undefined)
+    .orderBy(asc(signingKeys.kid))
+    .for('update');
+
+/** Stores a key's private half sealed, and drops any clear-text copy of it. */
+export async function storeEncryptedPrivateKey(tx: Executor, kid: string, encryptedPrivateKey: string): Promise<void> {
+  await tx.update(signingKeys).set({ encryptedPrivateKey, privateKey: null }).where(eq(signingKeys.kid, kid));
+}
+
+/** Which secret key each key's private half is sealed under (null: still clear text); reads no secret. */
+export const findSealingKeyIds = (db: Executor) =>
+  db
+    .select({ kid: signingKeys.kid, rootId: signingKeys.rootId, status: signingKeys.status, secretKeyId: sql<string | null>`split_part(${signingKeys.encryptedPrivateKey}, ':', 2)` })
+    .from(signingKeys)
+    .orderBy(asc(signingKeys.kid));

@@ -1,8 +1,8 @@
 import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import type { Executor } from '../../db/client.js';
-import type { Clock } from '../../lib/clock.js';
 import { SYSTEM_ACTOR, type Actor, type Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
+import { SecretKeyError, type SecretKeys } from '../../lib/secret-keys.js';
 import { isIdOf, newId } from '../../lib/ids.js';
 import { LICENSE_TOKEN_ALG, LICENSE_TOKEN_TYPE } from '../../sdk/verify.js';
 import { insertAuditEvent } from '../audit/audit.repo.js';
@@ -21,8 +21,12 @@ import {
 } from './signing.repo.js';
 import { presentSigningKey } from './signing.schemas.js';
 
-/** A fresh Ed25519 key pair for a root, as the row that stores it (private half as PKCS#8 PEM). */
-function newActiveKey(rootId: string, now: Date) {
+/**
+ * A fresh Ed25519 key pair for a root, as the row that stores it: the private half as PKCS#8 DER
+ * sealed under the server's secret key, labelled with the kid (so a sealed key copied onto
+ * another row does not open).
+ */
+function newActiveKey(rootId: string, now: Date, secretKeys: SecretKeys) {
   const kid = newId('signingKey');
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const { kty, crv, x } = publicKey.export({ format: 'jwk' });
@@ -31,7 +35,7 @@ function newActiveKey(rootId: string, now: Date) {
     rootId,
     status: 'active' as const,
     publicJwk: { kty: kty!, crv: crv!, x: x!, kid, alg: LICENSE_TOKEN_ALG, use: 'sig' },
-    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    encryptedPrivateKey: secretKeys.seal(privateKey.export({ type: 'pkcs8', format: 'der' }), kid),
     createdAt: now,
   };
 }
@@ -40,7 +44,7 @@ function newActiveKey(rootId: string, now: Date) {
 const audited = (k: PublicSigningKeyRow) => presentSigningKey(k);
 
 function withoutPrivateKey(k: SigningKeyRow): PublicSigningKeyRow {
-  const { privateKey: _secret, ...rest } = k;
+  const { privateKey: _clear, encryptedPrivateKey: _sealed, ...rest } = k;
   return rest;
 }
 
@@ -71,7 +75,7 @@ export async function rotateSigningKey(deps: Deps, actor: Actor, rootId: string)
     for (let round = 0; round < 3; round++) {
       const previous = await demoteActiveKey(tx, root.id);
       if (previous) demoted.push(previous);
-      const key = await insertActiveKey(tx, newActiveKey(root.id, now));
+      const key = await insertActiveKey(tx, newActiveKey(root.id, now, deps.secretKeys));
       if (!key) continue;
       await insertAuditEvent(tx, actor, now, {
         action: 'signing_key.rotated',
@@ -121,7 +125,7 @@ export async function retireSigningKey(deps: Deps, actor: Actor, rootId: string,
  * DO NOTHING on the one-active-key-per-root index: one insert wins, the others wait for it to
  * commit and then read it.
  */
-async function activeKeyFor(db: Executor, rootId: string, now: Date): Promise<SigningKeyRow> {
+async function activeKeyFor(db: Executor, rootId: string, now: Date, secretKeys: SecretKeys): Promise<SigningKeyRow> {
   const existing = await findActiveKey(db, rootId);
   if (existing) return existing;
   return db.transaction(async (tx) => {
@@ -131,7 +135,7 @@ async function activeKeyFor(db: Executor, rootId: string, now: Date): Promise<Si
     const [root] = await sharePools(tx, [rootId]);
     if (!root) throw notFound('pool');
     if (root.parentId !== null) throw new AppError('NOT_A_ROOT', `licenses are signed by the root pool ${root.rootId}`, { rootId: root.rootId });
-    const inserted = await insertActiveKey(tx, newActiveKey(rootId, now));
+    const inserted = await insertActiveKey(tx, newActiveKey(rootId, now, secretKeys));
     if (inserted) {
       await insertAuditEvent(tx, SYSTEM_ACTOR, now, {
         action: 'signing_key.created',
@@ -150,22 +154,39 @@ async function activeKeyFor(db: Executor, rootId: string, now: Date): Promise<Si
   });
 }
 
+/** What signing needs: the database (or a transaction), the clock for `iat`, the secret keys, a log. */
+export type SigningDeps = Pick<Deps, 'db' | 'clock' | 'log' | 'secretKeys'>;
+
 export interface SignLicenseOptions {
-  /** Gives `iat`. */
-  clock: Clock;
   /** `exp`: when the token stops verifying offline. Required: a token that never expires cannot be taken back. */
   expiresAt: Date;
 }
 
-/** Parsed private keys by kid: a kid's key never changes, and parsing PEM costs more than signing. */
-const privateKeys = new Map<string, KeyObject>();
+/**
+ * Opened private keys, per set of secret keys and then by kid: a kid's key never changes, and
+ * opening and parsing costs more than signing. Per set of secret keys, so a server given another
+ * secret key opens again (and fails, if it cannot).
+ */
+const privateKeys = new WeakMap<SecretKeys, Map<string, KeyObject>>();
 
-function privateKeyOf(key: SigningKeyRow): KeyObject {
-  let parsed = privateKeys.get(key.kid);
-  if (!parsed) {
-    parsed = createPrivateKey(key.privateKey);
-    privateKeys.set(key.kid, parsed);
+function privateKeyOf(deps: SigningDeps, key: SigningKeyRow): KeyObject {
+  let opened = privateKeys.get(deps.secretKeys);
+  if (!opened) privateKeys.set(deps.secretKeys, (opened = new Map()));
+  let parsed = opened.get(key.kid);
+  if (parsed) return parsed;
+  try {
+    parsed = key.encryptedPrivateKey
+      ? createPrivateKey({ key: deps.secretKeys.open(key.encryptedPrivateKey, key.kid), format: 'der', type: 'pkcs8' })
+      : // Written in clear text by a version before 0017 still running beside this one (a rolling
+        // upgrade); the next start seals it.
+        createPrivateKey(key.privateKey!);
+  } catch (err) {
+    if (!(err instanceof SecretKeyError)) throw err;
+    // The operator's problem, not the caller's: the log says which key is needed, the answer that there is one.
+    deps.log.error({ kid: key.kid, rootId: key.rootId }, `cannot sign: ${err.message}`);
+    throw new AppError('SIGNING_KEY_UNAVAILABLE', "the server cannot read this root's signing key; its operator must check LICENSEPOOL_SECRET_KEY", { rootId: key.rootId });
   }
+  opened.set(key.kid, parsed);
   return parsed;
 }
 
@@ -184,11 +205,11 @@ const base64url = (json: unknown) => Buffer.from(JSON.stringify(json)).toString(
  * 1,000 devices signs 1,001 tokens. Verification (SDK and tests) stays with jose, which proves
  * the tokens are standard.
  */
-export async function signLicenses(db: Executor, rootId: string, claims: readonly Record<string, unknown>[], options: SignLicenseOptions): Promise<string[]> {
-  const now = options.clock.now();
+export async function signLicenses(deps: SigningDeps, rootId: string, claims: readonly Record<string, unknown>[], options: SignLicenseOptions): Promise<string[]> {
+  const now = deps.clock.now();
   if (options.expiresAt.getTime() <= now.getTime()) throw new Error(`a license token must expire after it is issued (${options.expiresAt.toISOString()})`);
-  const key = await activeKeyFor(db, rootId, now);
-  const privateKey = privateKeyOf(key);
+  const key = await activeKeyFor(deps.db, rootId, now, deps.secretKeys);
+  const privateKey = privateKeyOf(deps, key);
   const header = base64url({ alg: LICENSE_TOKEN_ALG, kid: key.kid, typ: LICENSE_TOKEN_TYPE });
   const standard = { root: rootId, iat: Math.floor(now.getTime() / 1000), exp: Math.floor(options.expiresAt.getTime() / 1000) };
   return claims.map((c) => {
@@ -198,7 +219,7 @@ export async function signLicenses(db: Executor, rootId: string, claims: readonl
 }
 
 /** One token: `signLicenses` of one claims object. */
-export async function signLicense(db: Executor, rootId: string, claims: Record<string, unknown>, options: SignLicenseOptions): Promise<string> {
-  const [token] = await signLicenses(db, rootId, [claims], options);
+export async function signLicense(deps: SigningDeps, rootId: string, claims: Record<string, unknown>, options: SignLicenseOptions): Promise<string> {
+  const [token] = await signLicenses(deps, rootId, [claims], options);
   return token!;
 }

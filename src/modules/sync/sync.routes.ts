@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf } from '../../http/auth.js';
 import { ERROR_RESPONSES } from '../../http/schemas.js';
 import type { Deps } from '../../lib/context.js';
+import { AppError } from '../../lib/errors.js';
 import { SyncBody, SyncResult } from './sync.schemas.js';
 import { sync } from './sync.service.js';
 
@@ -13,5 +14,14 @@ export const syncRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { d
       body: SyncBody,
       response: { 200: SyncResult, ...ERROR_RESPONSES },
     },
-  }, async (request) => sync(deps, actorOf(request), request.body));
+  }, async (request) => {
+    try {
+      const result = await sync(deps, actorOf(request), request.body);
+      app.licensingMetrics.syncAnswered('ok');
+      return result;
+    } catch (err) {
+      app.licensingMetrics.syncAnswered(err instanceof AppError && err.code === 'SYNC_REFUSED' ? 'refused' : 'error');
+      throw err;
+    }
+  });
 };

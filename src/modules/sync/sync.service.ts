@@ -94,13 +94,13 @@ export async function sync(deps: Deps, actor: Actor, input: SyncBody): Promise<S
     ? { subject: 'account', account: { id: view.account.id, email: view.account.email } }
     : { subject: 'device', device: { serial: view.device!.serial, type: view.device!.type } };
   const tokens = await signLicenses(
-    deps.db,
+    deps,
     view.member.rootId,
     [
       { ...common, sub: view.member.id, ...memberSubject, ...memberGrant },
       ...devices.map((d) => ({ ...common, sub: d.memberId, subject: 'device', device: { serial: d.serial, type: d.type }, ...deviceGrant })),
     ],
-    { clock: deps.clock, expiresAt },
+    { expiresAt },
   );
   return {
     memberId: view.member.id,
