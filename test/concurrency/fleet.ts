@@ -1,5 +1,5 @@
 /**
- * Real server processes for the concurrency test and the claims benchmark: a fresh PostgreSQL
+ * Real server processes for the concurrency and crash tests and the claims benchmark: a fresh PostgreSQL
  * database, `node --import tsx src/main.ts` children on free ports, a lean keep-alive HTTP
  * client, and the 5-level pool tree with a hot root built through the public API.
  */
@@ -49,6 +49,8 @@ export interface ServerProcess {
   errors: string[];
   /** SIGTERM (graceful close), SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL at once, as a crash would end it: no close, no flush; resolves once it has exited. */
+  kill(): Promise<void>;
 }
 
 const running = new Set<ChildProcess>();
@@ -127,6 +129,11 @@ export async function startServer(options: {
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }
