@@ -53,6 +53,12 @@ export interface ServerProcess {
   kill(): Promise<void>;
 }
 
+/**
+ * Only a bound against a server that never starts: on a loaded machine (a test run beside
+ * others, several servers starting at once) one start can take tens of seconds.
+ */
+const START_TIMEOUT_MS = 120_000;
+
 const running = new Set<ChildProcess>();
 // Whatever happens to this process, its servers do not outlive it.
 process.once('exit', () => {
@@ -83,7 +89,8 @@ export async function startServer(options: {
   const exited = new Promise<void>((resolve) => child.once('exit', () => { running.delete(child); resolve(); }));
 
   const started = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within ${options.timeoutMs ?? 30_000} ms: ${errors.join('\n')}`)), options.timeoutMs ?? 30_000);
+    const timeoutMs = options.timeoutMs ?? START_TIMEOUT_MS;
+    const timer = setTimeout(() => reject(new Error(`server did not start within ${timeoutMs} ms: ${errors.join('\n')}`)), timeoutMs);
     let pending = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       pending += chunk;
