@@ -15,20 +15,28 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 // A fresh database
 
 export interface ScratchDatabase {
+  name: string;
   url: string;
   drop(): Promise<void>;
 }
 
-/** A new, empty database on the server of `baseUrl` (a role that may create databases); the servers migrate it. */
-export async function createScratchDatabase(baseUrl: string, prefix = 'lp_conc'): Promise<ScratchDatabase> {
+/**
+ * A new database on the server of `baseUrl` (a role that may create databases): empty, for the
+ * servers to migrate, or a copy of `template` (a database nobody is connected to).
+ */
+export async function createScratchDatabase(baseUrl: string, prefix = 'lp_conc', template?: string): Promise<ScratchDatabase> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: baseUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  try {
+    await admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
+  } finally {
+    await admin.end();
+  }
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
   return {
+    name,
     url: url.toString(),
     async drop() {
       const dropper = new pg.Client({ connectionString: baseUrl });
