@@ -14,10 +14,16 @@ const LONGEST_FIRST = [
   'test/concurrency/claims.test.ts',
   'test/concurrency/reminder-workers.test.ts',
   'test/http/bad-input.test.ts',
+  'test/cli/licenses.test.ts',
+  'test/cli/members-import.test.ts',
   'test/http/reminders.test.ts',
   'test/concurrency/crash.test.ts',
-  'test/http/auth.test.ts',
   'test/concurrency/mail-workers.test.ts',
+  'test/http/auth.test.ts',
+  'test/http/isolation.test.ts',
+  'test/http/members-import.test.ts',
+  'test/sdk/client.test.ts',
+  'test/sdk/example.test.ts',
 ];
 
 const found = ['src', 'test']
