@@ -1,5 +1,5 @@
 /**
- * Real server processes for the concurrency test and the claims benchmark: a fresh PostgreSQL
+ * Real server processes for the concurrency and crash tests and the claims benchmark: a fresh PostgreSQL
  * database, `node --import tsx src/main.ts` children on free ports, a lean keep-alive HTTP
  * client, and the 5-level pool tree with a hot root built through the public API.
  */
@@ -16,20 +16,28 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 // A fresh database
 
 export interface ScratchDatabase {
+  name: string;
   url: string;
   drop(): Promise<void>;
 }
 
-/** A new, empty database on the server of `baseUrl` (a role that may create databases); the servers migrate it. */
-export async function createScratchDatabase(baseUrl: string, prefix = 'lp_conc'): Promise<ScratchDatabase> {
+/**
+ * A new database on the server of `baseUrl` (a role that may create databases): empty, for the
+ * servers to migrate, or a copy of `template` (a database nobody is connected to).
+ */
+export async function createScratchDatabase(baseUrl: string, prefix = 'lp_conc', template?: string): Promise<ScratchDatabase> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: baseUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  try {
+    await admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
+  } finally {
+    await admin.end();
+  }
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
   return {
+    name,
     url: url.toString(),
     async drop() {
       const dropper = new pg.Client({ connectionString: baseUrl });
@@ -50,7 +58,15 @@ export interface ServerProcess {
   errors: string[];
   /** SIGTERM (graceful close), SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILL at once, as a crash would end it: no close, no flush; resolves once it has exited. */
+  kill(): Promise<void>;
 }
+
+/**
+ * Only a bound against a server that never starts: on a loaded machine (a test run beside
+ * others, several servers starting at once) one start can take tens of seconds.
+ */
+const START_TIMEOUT_MS = 120_000;
 
 const running = new Set<ChildProcess>();
 // Whatever happens to this process, its servers do not outlive it.
@@ -83,7 +99,8 @@ export async function startServer(options: {
   const exited = new Promise<void>((resolve) => child.once('exit', () => { running.delete(child); resolve(); }));
 
   const started = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within ${options.timeoutMs ?? 30_000} ms: ${errors.join('\n')}`)), options.timeoutMs ?? 30_000);
+    const timeoutMs = options.timeoutMs ?? START_TIMEOUT_MS;
+    const timer = setTimeout(() => reject(new Error(`server did not start within ${timeoutMs} ms: ${errors.join('\n')}`)), timeoutMs);
     let pending = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       pending += chunk;
@@ -129,6 +146,11 @@ export async function startServer(options: {
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGKILL');
+      await exited;
     },
   };
 }

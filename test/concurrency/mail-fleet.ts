@@ -63,3 +63,18 @@ export async function assertBothProcessesSent(fleet: MailFleet, total: number): 
   assert.equal(byWorker.length, 2, `both processes sent: ${JSON.stringify(byWorker)}`);
   for (const s of fleet.servers) assert.deepEqual(s.errors, [], 'no errors logged');
 }
+
+/**
+ * Waits until no mail job is queued or running. A job is done only after the SMTP server
+ * accepted its message, and the test server records a message before accepting it, so from then
+ * on every send there was has arrived: a message sent twice would be counted now.
+ */
+export async function waitUntilMailJobsSettled(fleet: MailFleet, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const [open] = await rowsOf<{ n: number }>(fleet.database.db, sql`SELECT count(*)::int AS n FROM jobs WHERE kind = 'mail.send' AND status IN ('queued', 'running')`);
+    if (open!.n === 0) return;
+    if (Date.now() > until) throw new Error(`${open!.n} mail jobs still queued or running after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -11,7 +11,7 @@ import { rowsOf } from '../../src/db/client.js';
 import { pools } from '../../src/db/schema.js';
 import { newId } from '../../src/lib/ids.js';
 import { queueMail, type MailIntent } from '../../src/modules/notifications/mail.queue.js';
-import { assertBothProcessesSent, startMailFleet, type MailFleet } from './mail-fleet.js';
+import { assertBothProcessesSent, startMailFleet, waitUntilMailJobsSettled, type MailFleet } from './mail-fleet.js';
 
 const MAILS = 2_000;
 /** Sending takes ~10 s alone on this machine; the rest is room for a loaded CI run. */
@@ -56,8 +56,7 @@ if (base) {
       assert.equal(queued.length, MAILS);
 
       await smtp.waitFor(MAILS, DEADLINE_MS);
-      // Anything sent twice would arrive now.
-      await new Promise((r) => setTimeout(r, 1500));
+      await waitUntilMailJobsSettled(fleet);
       assert.equal(smtp.received.length, MAILS, 'no message arrived twice');
       const counts = smtp.countsByMessageId();
       assert.equal(counts.size, MAILS);
