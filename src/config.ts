@@ -34,7 +34,22 @@ const Env = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(1000).default(20),
   /** The most claim requests one transaction decides (group commit); 1 commits every claim on its own. */
   LICENSEPOOL_CLAIM_BATCH_MAX: z.coerce.number().int().min(1).max(10_000).default(256),
+  /** Browser apps on these origins may call the API (CORS), e.g. `https://app.example.com,http://localhost:5173`; default none. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''))
+    .pipe(z.array(z.string().refine(isOrigin, { message: 'each origin is scheme://host[:port], with no path or trailing slash' }))),
 });
+
+/** An origin as a browser sends it in `Origin`: `https://app.example.com`, no path, no trailing slash. */
+function isOrigin(value: string): boolean {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}
 
 export type Config = {
   port: number;
@@ -53,6 +68,7 @@ export type Config = {
   trustProxy: boolean;
   claimBatchMax: number;
   databasePoolSize: number;
+  corsOrigins: string[];
 };
 
 /** Parses the environment once; a bad value stops start-up with the variable's name. */
@@ -81,5 +97,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     claimBatchMax: e.LICENSEPOOL_CLAIM_BATCH_MAX,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    corsOrigins: e.CORS_ORIGINS,
   };
 }
