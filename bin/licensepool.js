@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-// The `licensepool` command: TypeScript sources run through tsx, no build step.
-import { register } from 'tsx/esm/api';
+// The `licensepool` command: the compiled CLI (`npm run build`, which `npm ci` runs, makes dist/).
+import { main } from '../dist/cli/main.js';
 
-register();
-const { main } = await import('../src/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

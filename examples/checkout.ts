@@ -8,7 +8,7 @@
  * The SDK renews the lease on its own; if the server ends it (checked in by a manager,
  * revoked, expired), the work stops.
  */
-import { ClaimRefusedError, createClient, LicensepoolError, type LeaseEnd } from 'licensepool/client';
+import { ClaimRefusedError, createClient, LicensepoolError, type LeaseEnd } from '@licensepool/client';
 
 function env(name: string, fallback?: string): string {
   const value = process.env[name] ?? fallback;

@@ -1,4 +1,5 @@
 import fastifyCookie from '@fastify/cookie';
+import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -52,6 +53,8 @@ export interface AppOptions {
   metricsToken?: string | undefined;
   /** Where webhook endpoints may point (LICENSEPOOL_WEBHOOK_PRIVATE_TARGETS); default public addresses only. */
   webhookTargets?: TargetPolicy;
+  /** Browser origins allowed to call the API (CORS_ORIGINS); default none, so no CORS headers. */
+  corsOrigins?: string[];
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -82,6 +85,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   registerProblemHandlers(app);
   registerInputGuards(app);
   await registerSecurityHeaders(app, { https: options.secureCookies ?? false });
+  if (options.corsOrigins?.length) {
+    // Bearer tokens only (the SDK's way): no credentials, so the session cookie and its CSRF
+    // token stay same-site. Exposed: the headers a browser app may need to read.
+    await app.register(fastifyCors, {
+      origin: options.corsOrigins,
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      exposedHeaders: ['x-request-id', 'idempotent-replayed', 'retry-after', 'content-disposition'],
+      maxAge: 600,
+    });
+  }
   await app.register(fastifyCookie);
   registerAuth(app, deps);
   // Before the modules: its hooks attach to the POST routes as they are declared.

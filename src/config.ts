@@ -40,7 +40,22 @@ const Env = z.object({
   LICENSEPOOL_SECRET_KEY_PREVIOUS: z.preprocess((v) => (v === '' ? undefined : v), z.string().optional()),
   /** When set, GET /metrics wants `Authorization: Bearer <METRICS_TOKEN>`. */
   METRICS_TOKEN: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(16).optional()),
+  /** Browser apps on these origins may call the API (CORS), e.g. `https://app.example.com,http://localhost:5173`; default none. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''))
+    .pipe(z.array(z.string().refine(isOrigin, { message: 'each origin is scheme://host[:port], with no path or trailing slash' }))),
 });
+
+/** An origin as a browser sends it in `Origin`: `https://app.example.com`, no path, no trailing slash. */
+function isOrigin(value: string): boolean {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}
 
 export type Config = {
   port: number;
@@ -62,6 +77,7 @@ export type Config = {
   secretKey: string | undefined;
   previousSecretKey: string | undefined;
   metricsToken: string | undefined;
+  corsOrigins: string[];
 };
 
 /** Parses the environment once; a bad value stops start-up with the variable's name. */
@@ -93,5 +109,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secretKey: e.LICENSEPOOL_SECRET_KEY,
     previousSecretKey: e.LICENSEPOOL_SECRET_KEY_PREVIOUS,
     metricsToken: e.METRICS_TOKEN,
+    corsOrigins: e.CORS_ORIGINS,
   };
 }

@@ -61,6 +61,7 @@ export async function serve(): Promise<void> {
     metrics: [runner.registry],
     metricsToken: config.metricsToken,
     webhookTargets,
+    corsOrigins: config.corsOrigins,
   });
   if (config.workers) await runner.start();
   const claimSweep = setInterval(() => {
@@ -105,8 +106,9 @@ export async function serve(): Promise<void> {
     );
     lines.push(`  curl -X POST ${config.publicUrl}/v1/auth/login -H 'content-type: application/json' -d '{"email":"${first.email}","password":"…"}'`);
   }
-  // Printed, not only logged: this is what a person starting the server reads.
-  process.stdout.write(`${lines.join('\n')}\n`);
+  // Printed, not only logged, and on stderr, apart from the JSON log lines on stdout: this is
+  // what a person starting the server reads (a one-time password must not go to a log store).
+  process.stderr.write(`┌─ licensepool\n${lines.map((line) => `│ ${line}\n`).join('')}└─\n`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

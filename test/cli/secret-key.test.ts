@@ -9,7 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { eq } from 'drizzle-orm';
-import { verifyLicense } from 'licensepool/client';
+import { verifyLicense } from '@licensepool/client';
 import { pino } from 'pino';
 import { signingKeys } from '../../src/db/schema.js';
 import { systemClock } from '../../src/lib/clock.js';

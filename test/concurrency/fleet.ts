@@ -120,7 +120,22 @@ export async function startServer(options: {
         }
       }
     });
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => errors.push(chunk));
+    // stderr carries the start-up banner for people (framed by box-drawing characters: it has the
+    // address); anything else there is an error.
+    let pendingErr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      pendingErr += chunk;
+      const lines = pendingErr.split('\n');
+      pendingErr = lines.pop()!;
+      for (const line of lines) {
+        if (!/^[┌│└]/.test(line)) errors.push(line);
+        const address = /listening on (http:\/\/\S+)/.exec(line)?.[1];
+        if (address) {
+          clearTimeout(timer);
+          resolve(address);
+        }
+      }
+    });
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code} before listening: ${errors.join('\n')}`));

@@ -10,7 +10,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { eq, sql } from 'drizzle-orm';
-import { verifyLicense } from 'licensepool/client';
+import { verifyLicense } from '@licensepool/client';
 import { buildApp } from '../../src/app.js';
 import { rowsOf, type Executor } from '../../src/db/client.js';
 import { signingKeys } from '../../src/db/schema.js';

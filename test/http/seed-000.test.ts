@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { verifyLicense, type SyncLicensePayload } from 'licensepool/client';
+import { verifyLicense, type SyncLicensePayload } from '@licensepool/client';
 import { backends, call, createTestApp, ok, person, vendor, type TestApp, type Tree } from '../helpers.js';
 
 const ADDRESS = { line1: 'Bahnhofstrasse 5', postalCode: '8001', city: 'Zurich', country: 'CH' };

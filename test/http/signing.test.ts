@@ -1,12 +1,12 @@
 /**
  * Signing keys and license tokens: the JWKS, rotation and retirement by a root's operators, and
- * offline verification with the client SDK (imported as a consumer does, `licensepool/client`).
+ * offline verification with the client SDK (imported as a consumer does, `@licensepool/client`).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { and, eq } from 'drizzle-orm';
 import { decodeProtectedHeader } from 'jose';
-import { verifyLicense, type LicenseVerificationCode } from 'licensepool/client';
+import { verifyLicense, type LicenseVerificationCode } from '@licensepool/client';
 import { auditEvents, signingKeys } from '../../src/db/schema.js';
 import { newId } from '../../src/lib/ids.js';
 import { DAY_MS } from '../../src/lib/time.js';

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { verifyLicense, type SyncLicensePayload } from 'licensepool/client';
+import { verifyLicense, type SyncLicensePayload } from '@licensepool/client';
 import { backends, call, childPool, createTestApp, ok, person, residenceTree, verifiedMember, type TestApp, type Tree } from '../helpers.js';
 
 const DAY_MS = 86_400_000;

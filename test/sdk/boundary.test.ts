@@ -1,8 +1,7 @@
 /**
- * The SDK runs in browsers and ships without the server: every module src/sdk loads at run
- * time is inside src/sdk or is `jose`. Server types come in only through `import type` (erased;
- * under verbatimModuleSyntax `import { type X }` would still load the module, so it counts as a
- * value import here).
+ * The SDK (packages/client, published as `@licensepool/client`) runs in browsers and ships without
+ * the server: every module its sources name is inside packages/client/src or is `jose`. That holds
+ * for `import type` too, since its `.d.ts` files must stand alone in the published package.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -11,24 +10,26 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
-const SDK_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/sdk');
+const SDK_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/client/src');
 const ALLOWED_PACKAGES = new Set(['jose']);
 
 /** Node's own globals, which a browser does not have. */
 const NODE_GLOBALS = new Set(['process', 'Buffer', 'require', '__dirname', '__filename', 'global']);
 
-/** Every module specifier a file loads at run time, and every Node global it names, with where. */
-function runtimeImports(fileName: string, text: string): { specifier: string; line: number }[] {
+/** Every module specifier a file names (types too), and every Node global it names, with where. */
+function moduleImports(fileName: string, text: string): { specifier: string; line: number }[] {
   const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true);
   const found: { specifier: string; line: number }[] = [];
   const add = (node: ts.Node, specifier: ts.Expression | undefined) => {
     if (specifier && ts.isStringLiteral(specifier)) found.push({ specifier: specifier.text, line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1 });
   };
   const visit = (node: ts.Node) => {
-    if (ts.isImportDeclaration(node) && !node.importClause?.isTypeOnly) add(node, node.moduleSpecifier);
-    else if (ts.isExportDeclaration(node) && !node.isTypeOnly) add(node, node.moduleSpecifier);
-    else if (ts.isImportEqualsDeclaration(node) && !node.isTypeOnly && ts.isExternalModuleReference(node.moduleReference)) add(node, node.moduleReference.expression);
-    else if (ts.isCallExpression(node) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))) {
+    if (ts.isImportDeclaration(node)) add(node, node.moduleSpecifier);
+    else if (ts.isExportDeclaration(node)) add(node, node.moduleSpecifier);
+    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) add(node, node.moduleReference.expression);
+    else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) {
+      add(node, node.argument.literal);
+    } else if (ts.isCallExpression(node) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))) {
       add(node, node.arguments[0]);
     } else if (ts.isIdentifier(node) && NODE_GLOBALS.has(node.text) && !(ts.isPropertyAccessExpression(node.parent) && node.parent.name === node) && !ts.isPropertyAssignment(node.parent)) {
       found.push({ specifier: `global ${node.text}`, line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1 });
@@ -41,22 +42,23 @@ function runtimeImports(fileName: string, text: string): { specifier: string; li
 
 const sdkFiles = readdirSync(SDK_DIR).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
 
-test('src/sdk loads nothing at run time but its own files and jose', () => {
+test('packages/client names nothing but its own files and jose', () => {
   assert.ok(sdkFiles.includes('client.ts') && sdkFiles.includes('index.ts'));
   const offending: string[] = [];
   for (const name of sdkFiles) {
     const file = join(SDK_DIR, name);
-    for (const { specifier, line } of runtimeImports(file, readFileSync(file, 'utf8'))) {
+    for (const { specifier, line } of moduleImports(file, readFileSync(file, 'utf8'))) {
       const inside = specifier.startsWith('.') && dirname(resolve(dirname(file), specifier)) === SDK_DIR;
-      if (!inside && !ALLOWED_PACKAGES.has(specifier)) offending.push(`src/sdk/${name}:${line} imports '${specifier}'`);
+      if (!inside && !ALLOWED_PACKAGES.has(specifier)) offending.push(`packages/client/src/${name}:${line} imports '${specifier}'`);
     }
   }
-  assert.deepEqual(offending, [], 'server code or Node built-ins would end up in the SDK bundle');
+  assert.deepEqual(offending, [], 'server code, server types or Node built-ins would end up in the SDK package');
 });
 
-test('the check catches value imports and Node globals, and lets type-only imports pass', () => {
-  const specifiers = (code: string) => runtimeImports('probe.ts', code).map((i) => i.specifier);
-  assert.deepEqual(specifiers("import type { Claim } from '../modules/claims/claims.schemas.js';"), []);
+test('the check catches value and type imports and Node globals', () => {
+  const specifiers = (code: string) => moduleImports('probe.ts', code).map((i) => i.specifier);
+  assert.deepEqual(specifiers("import type { Claim } from '../modules/claims/claims.schemas.js';"), ['../modules/claims/claims.schemas.js']);
+  assert.deepEqual(specifiers("type Claim = import('../modules/claims/claims.schemas.js').Claim;"), ['../modules/claims/claims.schemas.js']);
   assert.deepEqual(specifiers("import { type Claim } from '../modules/claims/claims.schemas.js';"), ['../modules/claims/claims.schemas.js']);
   assert.deepEqual(specifiers("export { presentClaim } from '../modules/claims/claims.schemas.js';"), ['../modules/claims/claims.schemas.js']);
   assert.deepEqual(specifiers("const fs = await import('node:fs');"), ['node:fs']);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ClaimRefusedError, createClient, LicensepoolError, SyncRefusedError, TicketEndedError, verifyLicense, type Client, type LeaseEnd } from '../../src/sdk/index.js';
+import { ClaimRefusedError, createClient, LicensepoolError, SyncRefusedError, TicketEndedError, verifyLicense, type Client, type LeaseEnd } from '@licensepool/client';
 import { backends, call, childPool, createTestApp, ok, person, vendor, type TestApp, type Tree } from '../helpers.js';
 
 /** Polls until `check` holds (real time: the SDK's timers are real). */

@@ -1,7 +1,7 @@
 /** The event-stream reader waitInQueue follows tickets with: however the bytes arrive, the same events. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readServerSentEvents, type ServerSentEvent } from '../../src/sdk/sse.js';
+import { readServerSentEvents, type ServerSentEvent } from '../../packages/client/src/sse.js';
 
 async function eventsOf(chunks: string[]): Promise<ServerSentEvent[]> {
   const bytes = new TextEncoder();

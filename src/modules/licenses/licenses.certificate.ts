@@ -3,7 +3,6 @@
  * term and issue date, drawn with pdfkit in the PDF standard fonts (Helvetica, Courier), so no
  * font file ships. Pure: data in, bytes out; no I/O.
  */
-import PDFDocument from 'pdfkit';
 import type { PostalAddress } from '../../db/schema.js';
 import { DEFAULT_CONNECTION_THRESHOLD } from '../../domain/license-status.js';
 import type { LicenseRow } from '../state/state.repo.js';
@@ -73,7 +72,9 @@ const MUTED = '#666666';
 const RULE = '#bbbbbb';
 
 /** Renders the one-page certificate. */
-export function renderCertificate(input: CertificateInput): Promise<Buffer> {
+export async function renderCertificate(input: CertificateInput): Promise<Buffer> {
+  // Loaded on the first certificate, not at start-up: pdfkit costs ~0.3 s of CPU to import.
+  const { default: PDFDocument } = await import('pdfkit');
   const { license, summary, location, issuedAt } = input;
   const doc = new PDFDocument({
     size: 'A4',

@@ -4,7 +4,6 @@ import { SYSTEM_ACTOR, type Actor, type Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { SecretKeyError, type SecretKeys } from '../../lib/secret-keys.js';
 import { isIdOf, newId } from '../../lib/ids.js';
-import { LICENSE_TOKEN_ALG, LICENSE_TOKEN_TYPE } from '../../sdk/verify.js';
 import { insertAuditEvent } from '../audit/audit.repo.js';
 import { rootFor } from '../pools/pool-access.js';
 import { sharePools } from '../pools/pools.repo.js';
@@ -20,6 +19,11 @@ import {
   type SigningKeyRow,
 } from './signing.repo.js';
 import { presentSigningKey } from './signing.schemas.js';
+
+/** The JWS `alg` licenses are signed with (Ed25519, RFC 8037); `@licensepool/client` verifies with the same. */
+export const LICENSE_TOKEN_ALG = 'EdDSA';
+/** The JWS `typ` of a license token, which the client requires, so no other JWT of the key passes for one. */
+export const LICENSE_TOKEN_TYPE = 'license+jwt';
 
 /**
  * A fresh Ed25519 key pair for a root, as the row that stores it: the private half as PKCS#8 DER

@@ -1,7 +1,7 @@
 /**
  * The licensepool client: check out leases that renew themselves, borrow licenses for offline
  * use, wait in a pool's queue. Runs wherever `fetch` does (Node 20, browsers): no Node-only
- * imports, and every server type comes in as `import type`.
+ * imports; the wire types are its own (types.ts).
  */
 import { LicensepoolError, TicketEndedError } from './errors.js';
 import { Api, type FetchLike } from './http.js';

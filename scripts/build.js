@@ -1,0 +1,17 @@
+// `npm run build` (and `npm ci`, through `prepare`): the client SDK (packages/client/dist), then the
+// server (dist/), each from a clean folder so no output of a moved or deleted source survives,
+// and the SQL migrations beside the compiled database code, where src/db/client.ts looks for them.
+import { execFileSync } from 'node:child_process';
+import { cpSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const compile = (project) => execFileSync(process.execPath, [tsc, '-p', project], { cwd: root, stdio: 'inherit' });
+
+rmSync(`${root}/packages/client/dist`, { recursive: true, force: true });
+compile('packages/client/tsconfig.json');
+rmSync(`${root}/dist`, { recursive: true, force: true });
+compile('tsconfig.build.json');
+cpSync(`${root}/src/db/migrations`, `${root}/dist/db/migrations`, { recursive: true });
