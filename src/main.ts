@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
+import { DataDirLockedError } from './db/data-dir-lock.js';
 import { systemClock } from './lib/clock.js';
 import type { Deps } from './lib/context.js';
 import { ensureFirstSuperuser } from './modules/accounts/accounts.service.js';
@@ -88,7 +89,8 @@ export async function serve(): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   serve().catch((err) => {
-    console.error(err);
+    // Another process holds the data directory: its one line says all.
+    console.error(err instanceof DataDirLockedError ? err.message : err);
     process.exit(1);
   });
 }
