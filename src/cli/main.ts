@@ -18,8 +18,6 @@ import { registerServe } from './commands/serve.js';
 
 /** Exit code of a mistake in the command line itself. */
 const USAGE_EXIT = 2;
-/** Commander's ways of ending that are no failure. */
-const CLEAN_EXITS = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
 
 function packageVersion(): string {
   // src/cli/ and a compiled dist/cli/ both sit two levels below the package root.
@@ -64,8 +62,8 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'user' });
     return outcome.code;
   } catch (err) {
-    // Commander has printed the message (and the usage) already.
-    if (err instanceof CommanderError) return CLEAN_EXITS.has(err.code) ? 0 : USAGE_EXIT;
+    // Commander has printed the help, the version, or the mistake and the usage already.
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : USAGE_EXIT;
     if (err instanceof CliError) {
       process.stderr.write(`${err.message}\n`);
       return err.exitCode;

@@ -35,10 +35,13 @@ export class DataDirLockedError extends Error {
     readonly dataDir: string,
     readonly holder: Holder,
   ) {
-    const where = holder.host === hostname() ? `process ${holder.pid}` : `process ${holder.pid} on ${holder.host}`;
     super(
-      `the data directory ${dataDir} is in use by ${where} (a running licensepool server or command); ` +
-        'stop it first, or send commands to the running server with --url',
+      holder.host === hostname()
+        ? `the data directory ${dataDir} is in use by process ${holder.pid} (a running licensepool server or command); ` +
+            'stop it first, or send commands to the running server with --url'
+        : // A container recreated under a new host name looks the same: only a person can tell.
+          `the data directory ${dataDir} is in use by process ${holder.pid} on ${holder.host}, which this machine cannot check; ` +
+            `stop it first, or, if it is gone, remove ${join(dataDir, LOCK_FILE)}`,
     );
   }
 }
@@ -109,6 +112,12 @@ function removeIfPresent(path: string): void {
   }
 }
 
+/** Locks this process holds, given back at exit if not before (a command ending on an error). */
+const held = new Set<() => void>();
+process.once('exit', () => {
+  for (const release of held) release();
+});
+
 const sameHolder = (a: Holder | null | undefined, b: Holder | null | undefined) =>
   a === b || (!!a && !!b && a.pid === b.pid && a.started === b.started && a.host === b.host);
 
@@ -126,15 +135,12 @@ export function lockDataDir(dataDir: string): () => void {
   // A few rounds: each lost one means another process acted meanwhile, and the next round sees what it did.
   for (let round = 0; round < 5; round++) {
     if (createExclusive(dir, lockPath, content)) {
-      let released = false;
       const release = () => {
-        if (released) return;
-        released = true;
-        process.off('exit', release);
+        if (!held.delete(release)) return;
         // Only our own file: never one a takeover put there (it cannot, while we live, but be sure).
         if (sameHolder(readHolder(lockPath), me)) removeIfPresent(lockPath);
       };
-      process.on('exit', release);
+      held.add(release);
       return release;
     }
     const holder = readHolder(lockPath);

@@ -70,13 +70,14 @@ describe('licensepool --help and --version', () => {
     assert.match(help.stdout, /--operator-email <email>/);
   });
 
-  test('--version prints the package version; no command, or an unknown one, is a usage error (exit 2)', async () => {
-    const [version, short, none, unknown, flag] = await Promise.all([
+  test('--version prints the package version; no command, or an unknown one, or an unknown option, is a usage error (exit 2)', async () => {
+    const [version, short, none, unknown, flag, noSub] = await Promise.all([
       licensepool(['--version'], {}),
       licensepool(['-V'], {}),
       licensepool([], {}),
       licensepool(['frobnicate'], {}),
       licensepool(['reconcile', '--frobnicate'], {}),
+      licensepool(['licenses'], {}),
     ]);
     assert.deepEqual([version.code, version.stdout], [0, `${VERSION}\n`]);
     assert.deepEqual([short.code, short.stdout], [0, `${VERSION}\n`]);
@@ -86,6 +87,8 @@ describe('licensepool --help and --version', () => {
     assert.match(unknown.stderr, /^error: unknown command 'frobnicate'/);
     assert.equal(flag.code, 2);
     assert.match(flag.stderr, /^error: unknown option '--frobnicate'/);
+    assert.equal(noSub.code, 2);
+    assert.match(noSub.stderr, /^Usage: licensepool licenses /);
   });
 
   test('no token, or no server at the URL: one line saying so', async () => {

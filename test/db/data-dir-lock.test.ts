@@ -65,7 +65,7 @@ describe('data directory lock', () => {
   test('another machine\'s lock (a shared disk) cannot be checked, so it holds', () => {
     const dir = newDir();
     writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: 1, started: '1', host: `not-${hostname()}` }));
-    assert.throws(() => lockDataDir(dir), (err) => err instanceof DataDirLockedError && err.message.includes(`process 1 on not-${hostname()}`));
+    assert.throws(() => lockDataDir(dir), (err) => err instanceof DataDirLockedError && err.message.includes(`process 1 on not-${hostname()}`) && err.message.includes(`remove ${join(dir, LOCK_FILE)}`));
   });
 
   test(`${CONTENDERS} processes taking over one stale lock at once: exactly one gets it, the others name it`, async () => {
