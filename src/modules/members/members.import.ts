@@ -54,8 +54,6 @@ export interface ImportResult {
 export interface ImportOptions {
   /** All or nothing: when any row is bad, nothing is written and IMPORT_REJECTED lists the bad rows. */
   atomic?: boolean;
-  /** Called as rows are decided: `done` of `total` data rows. */
-  onProgress?: (progress: { done: number; total: number }) => void;
 }
 
 type Subject = { line: number; email: string } | { line: number; serial: string; type: string };
@@ -211,7 +209,6 @@ async function writeSubjects(
   target: { pool: PoolRow; exclusive: boolean },
   subjects: readonly Subject[],
   now: Date,
-  onWritten: (rows: number) => void = () => {},
 ): Promise<ImportRowResult[]> {
   const { pool } = target;
   const results = new Map<number, ImportRowResult>();
@@ -283,7 +280,6 @@ async function writeSubjects(
         auditEventRow(actor, now, { action: 'member.added', entityType: 'member', entityId: m.id, rootId: m.rootId, poolId: m.poolId, memberId: m.id, after: m }),
       ),
     );
-    onWritten(batch.length);
   }
   return subjects.map((s) => results.get(s.line)!);
 }
@@ -307,18 +303,12 @@ export async function importMembers(deps: Deps, actor: Actor, poolId: string, in
   const records = typeof input === 'string' ? parseMembersCsv(input) : input;
   const { subjects, failures } = validateRecords(records);
   const total = records.length;
-  let done = failures.length;
-  const progress = (rows: number) => {
-    done += rows;
-    options.onProgress?.({ done, total });
-  };
-  progress(0);
   const results = [...failures];
 
   if (options.atomic) {
     await deps.db.transaction(async (tx) => {
       const target = await lockPoolForImport(tx, actor, poolId);
-      results.push(...(await writeSubjects(tx, actor, target, subjects, deps.clock.now(), progress)));
+      results.push(...(await writeSubjects(tx, actor, target, subjects, deps.clock.now())));
       const bad = results.filter((r) => r.status === 'failed').sort((a, b) => a.line - b.line);
       if (bad.length > 0) {
         throw new AppError('IMPORT_REJECTED', `${bad.length} of ${total} rows are bad, so nothing was imported`, { imported: 0, failed: bad.length, rows: bad });
@@ -334,10 +324,8 @@ export async function importMembers(deps: Deps, actor: Actor, poolId: string, in
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         for (const s of chunks.slice(i).flat()) results.push(failure(s.line, err.code, err.message));
-        progress(chunks.slice(i).flat().length);
         break;
       }
-      progress(chunk.length);
     }
   }
   results.sort((a, b) => a.line - b.line);

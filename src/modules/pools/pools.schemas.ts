@@ -120,7 +120,7 @@ export const CreateRootBody = z
       .object({
         email: Email,
         name: Name.optional().describe("The account's name when it is created; default: the e-mail's local part"),
-        password: z.string().min(12).max(256).optional().describe('The password of an account created here; absent: one is generated and answered once'),
+        password: z.string().min(12).max(256).optional().describe('The password of an account created here (an existing account keeps its own); absent: one is generated and answered once'),
       })
       .strict()
       .describe('Who operates the root: an existing account, or one created here when no account has the e-mail'),
