@@ -4,6 +4,7 @@ import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
 import { followConnections } from './http/drain.js';
+import { DataDirLockedError } from './db/data-dir-lock.js';
 import { systemClock } from './lib/clock.js';
 import type { Deps } from './lib/context.js';
 import { loadSecretKeys } from './lib/secret-keys.js';
@@ -113,7 +114,8 @@ export async function serve(): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   serve().catch((err) => {
-    console.error(err);
+    // Another process holds the data directory: its one line says all.
+    console.error(err instanceof DataDirLockedError ? err.message : err);
     process.exit(1);
   });
 }

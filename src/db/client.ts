@@ -9,6 +9,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
+import { lockDataDir } from './data-dir-lock.js';
 import * as schema from './schema.js';
 
 export type Schema = typeof schema;
@@ -204,7 +205,8 @@ export type DatabaseOptions =
  * Opens the embedded PGlite database (a directory, or memory when `dataDir` is absent) or a
  * PostgreSQL server. PGlite runs one transaction at a time: its `transaction()` holds an
  * exclusive lock that every other query waits for, so concurrent requests never interleave
- * inside a transaction.
+ * inside a transaction. A directory is opened by one process at a time: another process's
+ * opening throws DataDirLockedError (data-dir-lock.ts) until this one closes or dies.
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.driver === 'postgres') {
@@ -238,14 +240,25 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       },
     };
   }
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  let unlock = () => {};
+  if (options.dataDir) {
+    mkdirSync(options.dataDir, { recursive: true });
+    // One process per directory (src/db/data-dir-lock.ts): refused here, before PGlite reads a byte.
+    unlock = lockDataDir(options.dataDir);
+  }
   // pg_trgm (trigram indexes of the license lists' text search) is a contrib extension PGlite
   // must be given when it starts; the migration then creates it as on PostgreSQL.
   // shared_buffers 16 MB instead of 128: PGlite sets up the whole buffer pool at every start
   // (0.5 s of CPU at 128 MB), and a page outside it is one read from the OS's cache away.
   const startParams = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
-  const client = new PGlite({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), extensions: { pg_trgm }, startParams });
-  await client.waitReady;
+  let client: PGlite;
+  try {
+    client = new PGlite({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), extensions: { pg_trgm }, startParams });
+    await client.waitReady;
+  } catch (err) {
+    unlock();
+    throw err;
+  }
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   sessionLocksByDb.set(db, processLocks());
   return {
@@ -261,7 +274,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         if (!client.closed) await unlisten();
       };
     },
-    close: () => client.close(),
+    async close() {
+      try {
+        await client.close();
+      } finally {
+        unlock();
+      }
+    },
   };
 }
 

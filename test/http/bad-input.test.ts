@@ -72,6 +72,12 @@ const BODY_ROUTES: BodyRow[] = [
     valid: (w) => ({ name: 'Shop', kind: 'company', parentId: w.root, restricted: false, validUntil: '2027-01-01T00:00:00Z' }),
   },
   {
+    method: 'POST',
+    route: '/v1/roots',
+    url: () => '/v1/roots',
+    valid: () => ({ name: 'Second Vendor', kind: 'vendor', restricted: false, operator: { email: 'second.operator@licensepool.test', name: 'Second Operator', password: PASSWORD } }),
+  },
+  {
     method: 'PATCH',
     route: '/v1/pools/{id}',
     url: (w) => `/v1/pools/${w.child}`,

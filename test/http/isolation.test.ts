@@ -98,6 +98,7 @@ const TABLE: Row[] = [
   // pools
   { method: 'POST', route: '/v1/pools', url: () => '/v1/pools', body: () => ({ name: 'intruder root', kind: 'vendor' }), ...denied },
   { method: 'POST', route: '/v1/pools', url: () => '/v1/pools', body: (a) => ({ name: 'intruder', kind: 'company', parentId: a.child }), ...denied },
+  { method: 'POST', route: '/v1/roots', url: () => '/v1/roots', body: (a) => ({ name: 'intruder root', operator: { email: a.operator.email } }), ...denied },
   { method: 'GET', route: '/v1/pools', url: () => '/v1/pools', ...listed },
   { method: 'GET', route: '/v1/pools', url: (a) => `/v1/pools?rootId=${a.root}`, ...listed },
   { method: 'GET', route: '/v1/pools', url: (a) => `/v1/pools?parentId=${a.root}`, ...listed },
@@ -259,6 +260,9 @@ const TABLE: Row[] = [
   { method: 'GET', route: '/v1/claims', url: (a) => `/v1/claims?poolId=${a.child}`, ...denied },
   { method: 'GET', route: '/v1/pools/{id}/reconcile', url: (a) => `/v1/pools/${a.root}/reconcile`, ...denied },
   { method: 'POST', route: '/v1/pools/{id}/reconcile', url: (a) => `/v1/pools/${a.root}/reconcile`, ...denied },
+  // Every root the caller operates: B's operator reconciles B's root, a member none.
+  { method: 'GET', route: '/v1/reconcile', url: () => '/v1/reconcile', ...listed },
+  { method: 'POST', route: '/v1/reconcile', url: () => '/v1/reconcile', ...listed },
   {
     method: 'GET',
     route: '/v1/claims/{id}',

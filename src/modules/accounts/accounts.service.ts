@@ -1,3 +1,4 @@
+import type { Executor } from '../../db/client.js';
 import { SYSTEM_ACTOR, type Actor, type Deps } from '../../lib/context.js';
 import { hashPassword, newPassword } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
@@ -14,27 +15,41 @@ export async function createAccount(
 ): Promise<AccountRow> {
   const passwordHash = await hashPassword(input.password);
   return deps.db.transaction(async (tx) => {
-    const now = deps.clock.now();
-    const account = await insertAccount(tx, {
-      id: newId('account'),
-      email: input.email,
-      name: input.name,
-      passwordHash,
-      address: input.address ?? null,
-      isSuperuser: input.superuser ?? false,
-      createdAt: now,
-      updatedAt: now,
-    });
+    const account = await addAccount(tx, actor, deps.clock.now(), { ...input, passwordHash });
     if (!account) throw new AppError('EMAIL_TAKEN', `an account with e-mail ${input.email} exists`);
-    const { passwordHash: _, ...after } = account;
-    await insertAuditEvent(tx, actor ?? { ...SYSTEM_ACTOR, principal: { ...SYSTEM_ACTOR.principal, accountId: account.id } }, now, {
-      action: 'account.created',
-      entityType: 'account',
-      entityId: account.id,
-      after,
-    });
     return account;
   });
+}
+
+/**
+ * Adds an account and its audit row in the caller's transaction (the password hashed before
+ * it, outside); undefined when the e-mail is taken.
+ */
+export async function addAccount(
+  tx: Executor,
+  actor: Actor | null,
+  now: Date,
+  input: Omit<CreateAccountBody, 'password'> & { passwordHash: string; superuser?: boolean },
+): Promise<AccountRow | undefined> {
+  const account = await insertAccount(tx, {
+    id: newId('account'),
+    email: input.email,
+    name: input.name,
+    passwordHash: input.passwordHash,
+    address: input.address ?? null,
+    isSuperuser: input.superuser ?? false,
+    createdAt: now,
+    updatedAt: now,
+  });
+  if (!account) return undefined;
+  const { passwordHash: _, ...after } = account;
+  await insertAuditEvent(tx, actor ?? { ...SYSTEM_ACTOR, principal: { ...SYSTEM_ACTOR.principal, accountId: account.id } }, now, {
+    action: 'account.created',
+    entityType: 'account',
+    entityId: account.id,
+    after,
+  });
+  return account;
 }
 
 /**

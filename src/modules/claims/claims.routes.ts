@@ -7,7 +7,7 @@ import type { Deps } from '../../lib/context.js';
 import { AppError } from '../../lib/errors.js';
 import { ClaimEngine, reconcileRoot } from './claims.engine.js';
 import { Claim, CreateClaimBody, ListClaimsQuery, NewClaim, presentClaim } from './claims.schemas.js';
-import { borrowFile, checkIn, createClaim, getClaim, heartbeat, listClaims } from './claims.service.js';
+import { borrowFile, checkIn, createClaim, getClaim, heartbeat, listClaims, reconcileAllRoots } from './claims.service.js';
 import { presentTicket, QueuedClaim } from '../queue/tickets.schemas.js';
 import { queuedTicket } from '../queue/tickets.service.js';
 
@@ -61,10 +61,9 @@ export const claimRoutes: FastifyPluginAsyncZod<{ deps: Deps; maxBatch?: number 
   });
 };
 
-const Drift = z.object({
-  drift: z.array(z.object({ poolId: z.string(), meter: z.string(), counted: z.number().int(), actual: z.number().int() })),
-  fixed: z.boolean(),
-});
+const DriftRows = z.array(z.object({ poolId: z.string(), meter: z.string(), counted: z.number().int(), actual: z.number().int() }));
+const Drift = z.object({ drift: DriftRows, fixed: z.boolean() });
+const DriftOfRoots = z.object({ data: z.array(z.object({ rootId: z.string(), drift: DriftRows })), fixed: z.boolean() });
 
 /** Reconcile (U1): operators of a root compare every usage counter with its live claims. */
 export const reconcileRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
@@ -74,4 +73,10 @@ export const reconcileRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app
   app.post('/v1/pools/:id/reconcile', {
     schema: { tags: ['claims'], summary: 'Set every differing counter to what the live claims add up to', params: IdParams, response: { 200: Drift, ...ERROR_RESPONSES } },
   }, async (request) => ({ drift: await reconcileRoot(deps, (await rootFor(deps.db, actorOf(request), request.params.id, 'usage counters')).id, { fix: true }), fixed: true }));
+  app.get('/v1/reconcile', {
+    schema: { tags: ['claims'], summary: 'Counters that differ from the live claims, in every root you operate (superusers: every root)', response: { 200: DriftOfRoots, ...ERROR_RESPONSES } },
+  }, async (request) => ({ data: await reconcileAllRoots(deps, actorOf(request), { fix: false }), fixed: false }));
+  app.post('/v1/reconcile', {
+    schema: { tags: ['claims'], summary: 'Set every differing counter right, in every root you operate (superusers: every root)', response: { 200: DriftOfRoots, ...ERROR_RESPONSES } },
+  }, async (request) => ({ data: await reconcileAllRoots(deps, actorOf(request), { fix: true }), fixed: true }));
 };

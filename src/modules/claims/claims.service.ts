@@ -1,4 +1,5 @@
 import type { Executor } from '../../db/client.js';
+import { can } from '../../domain/access.js';
 import { QUEUEABLE_REASONS } from '../../domain/claims.js';
 import type { Actor, Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
@@ -6,7 +7,8 @@ import { isIdOf } from '../../lib/ids.js';
 import { noteLimitsReached } from '../notifications/limit-reached.js';
 import { signLicense } from '../signing/signing.service.js';
 import { claimantFor, listScopeFor, mayActOnBehalfOf } from './claimants.js';
-import type { ClaimEngine, ClaimOp, Outcome } from './claims.engine.js';
+import { reconcileRoot, type ClaimEngine, type ClaimOp, type Drift, type Outcome } from './claims.engine.js';
+import { findRootPoolIds } from '../pools/pools.repo.js';
 import { extendLease, findClaim, findClaims, type ClaimRow } from './claims.repo.js';
 import { claimStatusAt, type CreateClaimBody, type ListClaimsQuery } from './claims.schemas.js';
 
@@ -72,4 +74,16 @@ export async function listClaims(deps: Deps, actor: Actor, query: ListClaimsQuer
     limit: query.limit + 1,
     now: deps.clock.now(),
   });
+}
+
+/**
+ * Reconcile (U1) of every root the caller operates — all of them for a superuser
+ * (`licensepool reconcile`) — each root in its own transaction.
+ */
+export async function reconcileAllRoots(deps: Deps, actor: Actor, options: { fix: boolean }): Promise<{ rootId: string; drift: Drift[] }[]> {
+  const { principal } = actor;
+  const operated = principal.superuser ? undefined : principal.bindings.map((b) => b.poolId).filter((id) => can(principal, [id], 'operate'));
+  const roots: { rootId: string; drift: Drift[] }[] = [];
+  for (const rootId of await findRootPoolIds(deps.db, operated)) roots.push({ rootId, drift: await reconcileRoot(deps, rootId, options) });
+  return roots;
 }

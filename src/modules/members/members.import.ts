@@ -57,8 +57,6 @@ export interface ImportResult {
 export interface ImportOptions {
   /** All or nothing: when any row is bad, nothing is written and IMPORT_REJECTED lists the bad rows. */
   atomic?: boolean;
-  /** Called as rows are decided: `done` of `total` data rows. */
-  onProgress?: (progress: { done: number; total: number }) => void;
 }
 
 type Subject = { line: number; email: string } | { line: number; serial: string; type: string };
@@ -219,7 +217,6 @@ async function writeSubjects(
   target: { pool: PoolRow; exclusive: boolean },
   subjects: readonly Subject[],
   now: Date,
-  onWritten: (rows: number) => void = () => {},
 ): Promise<ImportRowResult[]> {
   const { pool } = target;
   const results = new Map<number, ImportRowResult>();
@@ -291,7 +288,6 @@ async function writeSubjects(
         auditEventRow(actor, now, { action: 'member.added', entityType: 'member', entityId: m.id, rootId: m.rootId, poolId: m.poolId, memberId: m.id, after: m }),
       ),
     );
-    onWritten(batch.length);
   }
   return subjects.map((s) => results.get(s.line)!);
 }
@@ -336,13 +332,6 @@ export async function importMembers(deps: Deps, actor: Actor, poolId: string, in
   const records = typeof input === 'string' ? parseMembersCsv(input) : input;
   const { subjects, failures } = validateRecords(records);
   const total = records.length;
-  let done = failures.length;
-  const progress = (rows: number) => {
-    // Lines written again after a refused part are not counted twice.
-    done = Math.min(total, done + rows);
-    options.onProgress?.({ done, total });
-  };
-  progress(0);
   const results = [...failures];
 
   if (options.atomic) {
@@ -351,7 +340,7 @@ export async function importMembers(deps: Deps, actor: Actor, poolId: string, in
       const now = deps.clock.now();
       // Each part in a savepoint: a line the database refuses is found and named, and the
       // import is then rejected whole like any other bad line.
-      const settled = await runIsolated(subjects, (part) => tx.transaction((sp) => writeSubjects(sp, actor, target, part, now, progress)), { splittable: lineMayBeAtFault });
+      const settled = await runIsolated(subjects, (part) => tx.transaction((sp) => writeSubjects(sp, actor, target, part, now)), { splittable: lineMayBeAtFault });
       results.push(...settled.map((r, i) => resultOf(deps, subjects[i]!, r)));
       const bad = results.filter((r) => r.status === 'failed').sort((a, b) => a.line - b.line);
       if (bad.length > 0) {
@@ -372,11 +361,9 @@ export async function importMembers(deps: Deps, actor: Actor, poolId: string, in
         // Refused as a whole (the pool closed meanwhile, the caller's role withdrawn): this chunk and the rest.
         const err = refused.error;
         for (const s of chunks.slice(i).flat()) results.push(failure(s.line, err.code, err.message));
-        progress(chunks.slice(i).flat().length);
         break;
       }
       results.push(...settled.map((r, j) => resultOf(deps, chunk[j]!, r)));
-      progress(chunk.length);
     }
   }
   results.sort((a, b) => a.line - b.line);

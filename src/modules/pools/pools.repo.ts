@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import { containsText, rowsOf, textArray, type Executor } from '../../db/client.js';
 import { iso } from '../../lib/time.js';
 import type { AuditEventRow } from '../audit/audit.repo.js';
@@ -115,6 +115,13 @@ export interface PoolFilter {
   within?: readonly string[] | undefined;
   after?: string | undefined;
   limit: number;
+}
+
+/** The ids of the root pools (of those among `among`, when given), in id order. */
+export async function findRootPoolIds(db: Executor, among?: readonly string[]): Promise<string[]> {
+  if (among?.length === 0) return [];
+  const where = and(isNull(pools.parentId), among ? inArray(pools.id, [...among]) : undefined);
+  return (await db.select({ id: pools.id }).from(pools).where(where).orderBy(asc(pools.id))).map((r) => r.id);
 }
 
 export async function findPools(db: Executor, f: PoolFilter): Promise<PoolRow[]> {

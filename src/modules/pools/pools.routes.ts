@@ -12,6 +12,8 @@ import {
   presentInitialization,
   ListPoolsQuery,
   CreatePoolBody,
+  CreatedRoot,
+  CreateRootBody,
   Pool,
   PoolAction,
   presentPool,
@@ -24,6 +26,7 @@ import {
   addDeputy,
   changePoolStatus,
   createPool,
+  createRoot,
   getPool,
   grantRole,
   listPools,
@@ -40,6 +43,18 @@ export const poolRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { d
   app.post('/v1/pools', {
     schema: { tags, summary: 'Create a pool (a root when parentId is absent)', body: CreatePoolBody, response: { 201: Pool, ...ERROR_RESPONSES } },
   }, async (request, reply) => reply.code(201).send(presentPool(await createPool(deps, actorOf(request), request.body))));
+
+  app.post('/v1/roots', {
+    schema: {
+      tags,
+      summary: 'Create a vendor root and its first operator in one step (superusers; the operator account is created when no account has the e-mail)',
+      body: CreateRootBody,
+      response: { 201: CreatedRoot, ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    const { pool, operator } = await createRoot(deps, actorOf(request), request.body);
+    return reply.code(201).send({ pool: presentPool(pool), operator });
+  });
 
   app.get('/v1/pools', {
     schema: { tags, summary: 'List the pools you can see', querystring: ListPoolsQuery, response: { 200: Page(Pool), ...ERROR_RESPONSES } },

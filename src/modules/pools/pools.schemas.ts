@@ -111,6 +111,33 @@ export function presentRole(b: RoleBindingRow, account: { email: string; name: s
   return { id: b.id, poolId: b.poolId, accountId: b.accountId, email: account.email, name: account.name, role: b.role, createdAt: iso(b.createdAt)! };
 }
 
+export const CreateRootBody = z
+  .object({
+    name: Name,
+    kind: Kind.default('vendor'),
+    restricted: z.boolean().default(false),
+    operator: z
+      .object({
+        email: Email,
+        name: Name.optional().describe("The account's name when it is created; default: the e-mail's local part"),
+        password: z.string().min(12).max(256).optional().describe('The password of an account created here (an existing account keeps its own); absent: one is generated and answered once'),
+      })
+      .strict()
+      .describe('Who operates the root: an existing account, or one created here when no account has the e-mail'),
+  })
+  .strict();
+export type CreateRootBody = z.infer<typeof CreateRootBody>;
+
+export const CreatedRoot = z.object({
+  pool: Pool,
+  operator: z.object({
+    accountId: z.string(),
+    email: z.string(),
+    created: z.boolean().describe('The account was created by this request'),
+    password: z.string().nullable().describe('The generated password of an account created here, shown this once; null otherwise'),
+  }),
+});
+
 export const AcceptTermsBody = z.object({ version: z.string().trim().min(1).max(50).describe('The version of the terms accepted') }).strict();
 export const PaymentMethodBody = z
   .object({

@@ -5,13 +5,15 @@ import type { Actor, Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { isIdOf, newId } from '../../lib/ids.js';
 import { findAccountByEmail } from '../accounts/accounts.repo.js';
+import { addAccount } from '../accounts/accounts.service.js';
+import { hashPassword, newPassword } from '../../lib/crypto.js';
 import { auditEventRow, insertAuditEvent } from '../audit/audit.repo.js';
 import { findApplicationOfPool } from '../applications/applications.repo.js';
 import { revokeBeyondLimit } from '../claims/claims.revoke.js';
 import { findPoolInitialization, recordInitializationStep } from './initialization.repo.js';
 import { poolFor, reachOf } from './pool-access.js';
 import { findPools, insertChildPool, insertPool, updatePoolRow, type PoolRow } from './pools.repo.js';
-import type { CreatePoolBody, GrantRoleBody, ListPoolsQuery, UpdatePoolBody } from './pools.schemas.js';
+import type { CreatePoolBody, CreateRootBody, GrantRoleBody, ListPoolsQuery, UpdatePoolBody } from './pools.schemas.js';
 import {
   deleteRoleBinding,
   findManagerBinding,
@@ -30,10 +32,8 @@ const poolAudit = (pool: PoolRow) => ({ entityType: 'pool', entityId: pool.id, r
  * pool is created by an operator or admin above it and starts `initializing`: it serves
  * nothing until activated [004].
  */
-export async function createPool(deps: Deps, actor: Actor, input: CreatePoolBody): Promise<PoolRow> {
-  const now = deps.clock.now();
-  const id = newId('pool');
-  const fields = {
+function newPoolFields(id: string, input: Pick<CreatePoolBody, 'name' | 'kind' | 'restricted' | 'validUntil'>, now: Date) {
+  return {
     id,
     name: input.name,
     kind: input.kind,
@@ -47,13 +47,21 @@ export async function createPool(deps: Deps, actor: Actor, input: CreatePoolBody
     createdAt: now,
     updatedAt: now,
   };
+}
+
+async function insertRootPool(tx: Executor, actor: Actor, fields: ReturnType<typeof newPoolFields>, now: Date): Promise<PoolRow> {
+  const pool = await insertPool(tx, { ...fields, rootId: fields.id, parentId: null, path: [fields.id], depth: 0, status: 'active' });
+  await insertAuditEvent(tx, actor, now, { action: 'pool.created', ...poolAudit(pool), after: pool });
+  return pool;
+}
+
+export async function createPool(deps: Deps, actor: Actor, input: CreatePoolBody): Promise<PoolRow> {
+  const now = deps.clock.now();
+  const id = newId('pool');
+  const fields = newPoolFields(id, input, now);
   if (input.parentId === undefined) {
     if (!actor.principal.superuser) throw new AppError('FORBIDDEN', 'only a superuser creates root pools');
-    return deps.db.transaction(async (tx) => {
-      const pool = await insertPool(tx, { ...fields, rootId: id, parentId: null, path: [id], depth: 0, status: 'active' });
-      await insertAuditEvent(tx, actor, now, { action: 'pool.created', ...poolAudit(pool), after: pool });
-      return pool;
-    });
+    return deps.db.transaction((tx) => insertRootPool(tx, actor, fields, now));
   }
   const event = auditEventRow(actor, now, { action: 'pool.created', entityType: 'pool', entityId: id, poolId: id, after: fields });
   const created = await insertChildPool(deps.db, input.parentId, poolsGranting(actor.principal, 'administer'), fields, event);
@@ -152,6 +160,36 @@ export async function listPools(deps: Deps, actor: Actor, query: ListPoolsQuery)
   const within = reachOf(actor);
   if (within && within.length === 0) return [];
   return findPools(deps.db, { ...query, within, after: query.cursor, limit: query.limit + 1 });
+}
+
+/**
+ * A vendor root and its first operator in one transaction (`licensepool create-root`): the
+ * operator is the account with the e-mail, created here when there is none — with the password
+ * given, or a generated one answered once. Nothing is written when any part fails.
+ */
+export async function createRoot(deps: Deps, actor: Actor, input: CreateRootBody) {
+  if (!actor.principal.superuser) throw new AppError('FORBIDDEN', 'only a superuser creates root pools');
+  const { email } = input.operator;
+  // Hashing takes a while: done before the transaction, and only for an account to create.
+  const generated = input.operator.password === undefined ? newPassword() : null;
+  const passwordHash = (await findAccountByEmail(deps.db, email)) ? null : await hashPassword(input.operator.password ?? generated!);
+  return deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    const pool = await insertRootPool(tx, actor, newPoolFields(newId('pool'), { ...input, validUntil: null }, now), now);
+    let account = await findAccountByEmail(tx, email);
+    let created = false;
+    if (!account) {
+      if (!passwordHash) throw new AppError('ACCOUNT_NOT_FOUND', `no account has the e-mail ${email}`);
+      account = await addAccount(tx, actor, now, { email, name: input.operator.name ?? email.split('@')[0]!, passwordHash });
+      // Signed up between the look-up and now: theirs stands, with their password.
+      account ??= await findAccountByEmail(tx, email);
+      if (!account) throw new AppError('ACCOUNT_NOT_FOUND', `no account has the e-mail ${email}`);
+      created = account.passwordHash === passwordHash;
+    }
+    const binding = await insertRoleBinding(tx, { id: newId('role'), accountId: account.id, poolId: pool.id, role: 'operator', createdAt: now });
+    await insertAuditEvent(tx, actor, now, { action: 'role.granted', ...poolAudit(pool), entityType: 'role', entityId: binding.id, after: binding });
+    return { pool, operator: { accountId: account.id, email: account.email, created, password: created ? generated : null } };
+  });
 }
 
 /**
