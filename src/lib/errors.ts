@@ -4,6 +4,7 @@
  */
 export const ERRORS = {
   MALFORMED_JSON: { status: 400, title: 'The request body is not valid JSON' },
+  JSON_TOO_DEEP: { status: 400, title: 'The JSON body nests arrays and objects too deeply' },
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
   INVALID_CREDENTIALS: { status: 401, title: 'E-mail or password is wrong' },
   FORBIDDEN: { status: 403, title: 'Not allowed' },
@@ -52,6 +53,7 @@ export const ERRORS = {
   TOO_MANY_ATTEMPTS: { status: 429, title: 'Too many attempts; wait and try again' },
   INTERNAL: { status: 500, title: 'Internal server error' },
   NOT_READY: { status: 503, title: 'Not ready' },
+  SERVER_CLOSING: { status: 503, title: 'The server is shutting down; retry (another instance will answer)' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;
