@@ -47,6 +47,17 @@ export function utf8Text(bytes: Buffer): string | null {
   }
 }
 
+/**
+ * Refuses a body whose content type names a character set other than UTF-8 (415): it is read
+ * as UTF-8 whatever it says, and UTF-16 or Latin-1 text read so would be silently altered.
+ */
+export function assertUtf8Charset(contentType: string | undefined): void {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `charset=${charset}: request bodies are read as UTF-8 only`);
+  }
+}
+
 /** NUL, or a UTF-16 surrogate without its other half. */
 const BAD_CHARACTER = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -103,6 +114,12 @@ export function registerInputGuards(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
+    try {
+      assertUtf8Charset(request.headers['content-type']);
+    } catch (err) {
+      done(err as AppError, undefined);
+      return;
+    }
     const body = utf8Text(raw as Buffer); // parseAs: 'buffer'
     if (body === null) {
       done(new AppError('MALFORMED_JSON', 'the body is not UTF-8 text'), undefined);

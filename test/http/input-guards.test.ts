@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { buildApp } from '../../src/app.js';
 import { MAX_JSON_DEPTH } from '../../src/http/input.js';
 import { ManualClock } from '../../src/lib/clock.js';
-import { backends, call, childPool, createTestApp, csvBody, ok, openTestDatabase, tableDigest, vendor, type Answer, type TestApp } from '../helpers.js';
+import { backends, call, childPool, createTestApp, csvBody, ok, openTestDatabase, RawBody, tableDigest, vendor, type Answer, type TestApp } from '../helpers.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 
@@ -101,7 +101,7 @@ for (const backend of backends()) {
       }
     });
 
-    test('bodies that are not UTF-8: JSON 400 MALFORMED_JSON, a CSV file 422 at body; nothing written', async () => {
+    test('bodies that are not UTF-8: JSON 400 MALFORMED_JSON, a CSV file 422 at body, another charset 415; nothing written', async () => {
       const start = await tableDigest(t.deps.db);
       // A surrogate encoded as UTF-8 (CESU-8), and a stray continuation byte.
       for (const bytes of [Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0x80])]) {
@@ -114,7 +114,17 @@ for (const backend of backends()) {
         assert.equal(imported.statusCode, 422, imported.body);
         assert.deepEqual(imported.json().errors, [{ path: 'body', message: 'the file is not UTF-8 text' }]);
       }
+      // A body said to be in another character set would be read wrongly as UTF-8.
+      for (const [url, type, payload] of [
+        ['/v1/pools', 'application/json; charset=utf-16', `{"name":"Shop","kind":"company","parentId":"${root}"}`],
+        ['/v1/pools', 'application/json; charset="iso-8859-1"', `{"name":"Shop","kind":"company","parentId":"${root}"}`],
+        [`/v1/pools/${child}/members/import`, 'text/csv; charset=windows-1252', 'serial,type\nSN-1252,WiDI\n'],
+      ] as const) {
+        const res = await call(t.app, 'POST', url, { token: t.superuser, body: new RawBody(payload, type) });
+        assertProblem(res, 415, 'UNSUPPORTED_MEDIA_TYPE', type);
+      }
       assert.deepEqual(await tableDigest(t.deps.db), start);
+      await ok(t.app, 'POST', '/v1/pools', { token: t.superuser, body: new RawBody(`{"name":"Shop","kind":"company","parentId":"${root}"}`, 'application/json; charset=UTF-8') });
     });
 
     test('JSON nested 7,500 deep: 400 JSON_TOO_DEEP on every route that takes a body, logged in or not (a CSV route: 415)', async () => {

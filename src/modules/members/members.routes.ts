@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { actorOf } from '../../http/auth.js';
-import { utf8Text } from '../../http/input.js';
+import { assertUtf8Charset, utf8Text } from '../../http/input.js';
 import { ERROR_RESPONSES, IdParams, Page, Problem, toPage } from '../../http/schemas.js';
 import type { Deps } from '../../lib/context.js';
 import { AppError } from '../../lib/errors.js';
@@ -75,10 +76,11 @@ export const memberRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, {
   // only text/csv: anything else answers 415) and takes a body larger than 1 MiB.
   await app.register(async (csv) => {
     csv.removeAllContentTypeParsers();
-    csv.addContentTypeParser('text/csv', { parseAs: 'buffer', bodyLimit: IMPORT_BODY_LIMIT }, (_request, body, done) => {
-      const text = utf8Text(body as Buffer);
-      if (text === null) done(new AppError('VALIDATION_FAILED', 'body: the file is not UTF-8 text', { errors: [{ path: 'body', message: 'the file is not UTF-8 text' }] }), undefined);
-      else done(null, text);
+    csv.addContentTypeParser('text/csv', { parseAs: 'buffer', bodyLimit: IMPORT_BODY_LIMIT }, async (request: FastifyRequest, body: Buffer) => {
+      assertUtf8Charset(request.headers['content-type']);
+      const text = utf8Text(body);
+      if (text === null) throw new AppError('VALIDATION_FAILED', 'body: the file is not UTF-8 text', { errors: [{ path: 'body', message: 'the file is not UTF-8 text' }] });
+      return text;
     });
     csv.withTypeProvider<ZodTypeProvider>().post('/v1/pools/:id/members/import', {
       bodyLimit: IMPORT_BODY_LIMIT,
