@@ -254,6 +254,26 @@ function stringArb(world: World, schema: Schema): fc.Arbitrary<string> {
   return known.length > 0 ? fc.oneof({ arbitrary: pickFrom(known), weight: 3 }, { arbitrary: generated, weight: 1 }) : generated;
 }
 
+const jsonType = (value: Json) => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'number' ? 'number' : typeof value);
+
+const ALL_TYPES = ['null', 'boolean', 'number', 'string', 'array', 'object'];
+
+/** The JSON types the schema takes at a path of the body (every type where it says nothing). */
+function typesAt(doc: Schema, schemaIn: Schema, path: (string | number)[]): Set<string> {
+  const schema = resolve(doc, schemaIn);
+  const branches = schema.anyOf ?? schema.oneOf ?? schema.allOf;
+  if (Array.isArray(branches)) return new Set(branches.flatMap((b: Schema) => [...typesAt(doc, b, path)]));
+  if (path.length === 0) {
+    if (schema.const !== undefined || Array.isArray(schema.enum)) return new Set((schema.enum ?? [schema.const]).map((v: Json) => jsonType(v)));
+    const types: string[] = schema.type === undefined ? (schema.properties ? ['object'] : ALL_TYPES) : [schema.type].flat();
+    return new Set(types.map((type) => (type === 'integer' ? 'number' : type)));
+  }
+  const [head, ...rest] = path;
+  if (typeof head === 'number') return schema.items ? typesAt(doc, schema.items, rest) : new Set(ALL_TYPES);
+  const child = schema.properties?.[head!] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+  return child ? typesAt(doc, child, rest) : new Set();
+}
+
 /** Where in a JSON value a defect can go: every field, array item and object. */
 function pathsOf(value: Json): { path: (string | number)[]; value: Json }[] {
   const found: { path: (string | number)[]; value: Json }[] = [];
@@ -279,7 +299,7 @@ function setAt(body: Json, path: (string | number)[], value: Json | undefined): 
 
 /** A marker replaced in the JSON text by nesting no JSON.stringify would make. */
 const DEEP = '\u0001deep\u0001';
-const nestedText = (depth: number, open: string) => open.repeat(depth) + (open === '{' ? '' : '1') + (open === '{' ? '' : ']'.repeat(depth));
+const nestedArrays = (depth: number) => '['.repeat(depth) + '1' + ']'.repeat(depth);
 const deepObjectText = (depth: number) => '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
 
 interface Request {
@@ -380,7 +400,7 @@ function casesOf(op: Operation, doc: Schema, world: World, seed: number, count: 
     loneSurrogate: fc.constant<[Buffer, string]>([Buffer.from([0x73, 0x65, 0x72, 0x69, 0x61, 0x6c, 0x0a, 0xed, 0xa0, 0x80, 0x0a]), 'text/csv']),
     nul: fc.constant<[string, string]>(['serial,type\nSN-\u0000,WiDI\n', 'text/csv']),
     emptyBody: fc.constant<[string, string]>(['', 'text/csv']),
-    deepNesting: fc.constant<[string, string]>([nestedText(10_000, '['), JSON_TYPE]),
+    deepNesting: fc.constant<[string, string]>([nestedArrays(10_000), JSON_TYPE]),
     wrongContentType: pickFrom([JSON_TYPE, 'text/plain', 'application/x-www-form-urlencoded']).map((type): [string, string] => ['serial,type\nSN-1,WiDI\n', type]),
   };
 
@@ -406,13 +426,13 @@ function casesOf(op: Operation, doc: Schema, world: World, seed: number, count: 
     }
   } else if (op.json) {
     const url = urlArb(null, noQuery);
-    // Every field of a plausible body given a value of the wrong type in turn.
+    // A field of a plausible body given a value of a JSON type its schema does not take.
     arbs.wrongType = withUrl(
       url,
       jsonCase(
-        fc.tuple(bodyArb, fc.nat(), pickFrom([{ x: 1 }, ['x'], 12345, true, 'text'] as Json[])).map(([body, i, wrong]) => {
-          const fields = pathsOf(body).filter((p) => p.path.length > 0 && typeof p.value !== typeof wrong && !(Array.isArray(p.value) && Array.isArray(wrong)));
-          return JSON.stringify(fields.length === 0 ? wrong : setAt(body, fields[i % fields.length]!.path, wrong));
+        fc.tuple(bodyArb, fc.nat(), pickFrom(WRONG_VALUES)).map(([body, i, wrong]) => {
+          const fields = pathsOf(body).filter((p) => p.path.length > 0 && !typesAt(doc, op.json!, p.path).has(jsonType(wrong)));
+          return JSON.stringify(fields.length === 0 ? 12345 : setAt(body, fields[i % fields.length]!.path, wrong));
         }),
       ),
       true,
@@ -468,7 +488,7 @@ function casesOf(op: Operation, doc: Schema, world: World, seed: number, count: 
       jsonCase(
         fc.tuple(pickFrom([65, 1_000, 10_000, 100_000]), pickFrom(['[', '{'])).chain(([depth, open]) =>
           mutated((body, at) => (at.path.length > 0 ? setAt(body, at.path, DEEP) : null)).map((text) => {
-            const nested = open === '[' ? nestedText(depth, '[') : deepObjectText(depth);
+            const nested = open === '[' ? nestedArrays(depth) : deepObjectText(depth);
             return text.includes(JSON.stringify(DEEP)) ? text.replace(JSON.stringify(DEEP), nested) : nested;
           }),
         ),
@@ -489,7 +509,7 @@ function casesOf(op: Operation, doc: Schema, world: World, seed: number, count: 
     const withBody = (payloads: fc.Arbitrary<string>, type = JSON_TYPE, refused = takesBody) => fc.tuple(url, payloads).map(([u, payload]) => ({ url: u, headers: { 'content-type': type }, payload, mustRefuse: refused }));
     arbs.extraField = withBody(pickFrom(['{"evil":1}', '{"__proto__":{"isSuperuser":true}}', '{"status":"closed"}', '[1]', '"text"', '42']));
     arbs.wrongType = withBody(pickFrom(WRONG_VALUES.filter((v) => !(v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0)).map((v) => JSON.stringify(v))));
-    arbs.deepNesting = withBody(pickFrom([nestedText(7_500, '['), deepObjectText(7_500), nestedText(65, '[')]));
+    arbs.deepNesting = withBody(pickFrom([nestedArrays(7_500), deepObjectText(7_500), nestedArrays(65)]));
     arbs.loneSurrogate = withBody(pickFrom(['{"a":"\\ud800"}', '["\\udfff"]', '{"\\ud800":1}']));
     arbs.nul = isGet ? withUrl(urlArb(null, pickFrom(['a=%00', 'q=x%00y', '%00=1']).map((q) => [q])), fc.constant({ headers: {} }), true) : withBody(pickFrom(['{"a":"\\u0000"}', '"\\u0000"']));
     arbs.hugeString = isGet ? withUrl(urlArb(null, fc.constant([`q=${'x'.repeat(100_000)}`])), fc.constant({ headers: {} }), true) : withBody(fc.constant(JSON.stringify({ padding: 'x'.repeat(1024 * 1024 + 1) })));
@@ -576,13 +596,22 @@ for (const backend of backends()) {
       let authenticatedAnswers = 0;
       let baseline: Record<string, string> | null = null;
       const started = Date.now();
+      const cpu = process.cpuUsage();
+      let checking = 0;
+      const digest = async () => {
+        const from = Date.now();
+        const result = await tableDigest(t.deps.db);
+        checking += Date.now() - from;
+        return result;
+      };
       for (const op of operations) {
         const cases = casesOf(op, doc, world, (SEED ^ hash(`${op.method} ${op.route}`)) >>> 0, CASES_PER_OPERATION);
+        assert.ok(cases.filter((c) => c.what !== 'generated').length >= 10, `${op.method} ${op.route}: hostile cases`);
         for (const [n, c] of cases.entries()) {
           const [actor, token] = actors[n % actors.length]!;
           const where = describeCase(c, actor);
           const writes = c.method !== 'GET';
-          if (writes && baseline === null) baseline = await tableDigest(t.deps.db);
+          if (writes && baseline === null) baseline = await digest();
           const res = await send(t.app, c, token);
           sent++;
           if (c.what !== 'generated') hostile++;
@@ -606,7 +635,7 @@ for (const backend of backends()) {
             await new Promise((resolve) => setTimeout(resolve, 200));
             baseline = null;
           } else if (res.statusCode >= 400 && writes) {
-            const now = await tableDigest(t.deps.db);
+            const now = await digest();
             const counted = COUNTED_REFUSALS[`${op.method} ${op.route}`] ?? [];
             const changed = Object.keys(now).filter((table) => now[table] !== baseline![table] && !counted.includes(table));
             if (changed.length > 0) failures.push(`${where} → ${res.statusCode} yet changed ${changed.join(', ')}`);
@@ -618,7 +647,9 @@ for (const backend of backends()) {
         }
       }
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      console.log(`fuzz (${backend}): ${sent} requests (${hostile} hostile) over ${operations.length} operations in ${seconds} s; answers ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
+      const used = process.cpuUsage(cpu);
+      const cpuSeconds = ((used.user + used.system) / 1e6).toFixed(1);
+      console.log(`fuzz (${backend}): ${sent} requests (${hostile} hostile) over ${operations.length} operations in ${seconds} s (${cpuSeconds} s of CPU in this process; ${(checking / 1000).toFixed(1)} s comparing tables); answers ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`);
       assert.deepEqual(failures, [], `${failures.length} failures:\n${failures.slice(0, 40).join('\n')}`);
       assert.ok(sent >= 1500, `${sent} requests`);
       assert.ok(hostile >= operations.length * 10, `${hostile} hostile requests`);
