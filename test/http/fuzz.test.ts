@@ -328,18 +328,25 @@ interface Operation {
 
 const JSON_TYPE = 'application/json';
 
-/** Query parts that no route takes as they are. */
-function oddQueryArb(op: Operation): fc.Arbitrary<string> {
+/** NUL, or longer than any query parameter may be: no parameter takes these. */
+const REFUSED_QUERY_VALUES = new Set(['%00', 'x'.repeat(100_000)]);
+
+/**
+ * An odd query part, and whether every route must refuse it: an unknown parameter, a known one
+ * twice or with a value none takes, or a known one with an odd value that some may take (a
+ * cursor is any string).
+ */
+function oddQueryArb(op: Operation): fc.Arbitrary<{ part: string; refused: boolean }> {
   const unknown = fc.tuple(
     pickFrom(['zzz', '__proto__', 'constructor', 'a[b]', 'limit[]', '%00', '%ED%A0%80', 'x'.repeat(2000), '', '%E0%A4%A', 'isSuperuser']),
     pickFrom(['1', '', '%00', 'x'.repeat(100_000), '%ED%A0%80', '[]', '{}']),
-  ).map(([name, value]) => `${name}=${value}`);
+  ).map(([name, value]) => ({ part: `${name}=${value}`, refused: true }));
   if (op.queryParams.length === 0) return unknown;
   const known = fc.tuple(
     pickFrom(op.queryParams.map((p) => p.name as string)),
     pickFrom(['abc', '-1', '0', '1.5', '1e999', '0x10', '%00', 'x'.repeat(100_000), '%ED%A0%80', 'null', 'true', "' OR 1=1 --", '2026-02-30T00:00:00Z']),
     fc.boolean(),
-  ).map(([name, value, twice]) => (twice ? `${name}=${value}&${name}=${value}` : `${name}=${value}`));
+  ).map(([name, value, twice]) => ({ part: twice ? `${name}=${value}&${name}=${value}` : `${name}=${value}`, refused: twice || REFUSED_QUERY_VALUES.has(value) }));
   return fc.oneof(unknown, known);
 }
 
@@ -417,7 +424,9 @@ function casesOf(op: Operation, doc: Schema, world: World, seed: number, count: 
     arbs.pathId = fc.nat().chain((i) => withUrl(urlArb(i % op.pathParams.length, noQuery), plausibleBody, true));
   }
   arbs.generated = withUrl(urlArb(null, noQuery), plausibleBody, false);
-  arbs.oddQuery = withUrl(urlArb(null, fc.array(oddQueryArb(op), { minLength: 1, maxLength: 3 })), plausibleBody, true);
+  arbs.oddQuery = fc.array(oddQueryArb(op), { minLength: 1, maxLength: 3 }).chain((parts) =>
+    withUrl(urlArb(null, fc.constant(parts.map((p) => p.part))), plausibleBody, parts.some((p) => p.refused)),
+  );
   arbs.oddHeader = fc.tuple(urlArb(null, noQuery), plausibleBody, HEADER_ARB).map(([url, p, [headers, refused]]) => ({ url, headers: { ...p.headers, ...headers }, payload: p.payload, mustRefuse: refused }));
 
   if (op.csv) {
