@@ -72,6 +72,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     ajv: { customOptions: { coerceTypes: false } },
     frameworkErrors: sendFrameworkProblem,
+    // A closing server answers problem+json SERVER_CLOSING instead (src/http/problem.ts).
+    return503OnClosing: false,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

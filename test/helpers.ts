@@ -10,11 +10,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { pino } from 'pino';
 import { buildApp, type AppOptions } from '../src/app.js';
-import { openDatabase, type Database } from '../src/db/client.js';
+import { openDatabase, rowsOf, type Database, type Db } from '../src/db/client.js';
 import { ManualClock } from '../src/lib/clock.js';
 import type { Deps } from '../src/lib/context.js';
 import { ensureFirstSuperuser } from '../src/modules/accounts/accounts.service.js';
@@ -426,4 +427,27 @@ export async function residenceTree(t: TestApp, extraMeters: readonly string[] =
   const flatB = await childPool(t, token, building, { name: 'Apartment B', kind: 'apartment', restricted: true });
   await ok(t.app, 'POST', `/v1/pools/${flatB}/licenses`, { token, body: { limits: { sip_numbers: 2, mobile_apps: 2 }, features: ['remote_door_opening'], validUntil: day(60) } });
   return { v, building, flatA, flatB };
+}
+
+const digestQueries = new WeakMap<Db, ReturnType<typeof sql>>();
+
+/**
+ * Every table's row count and a digest of its rows, in one statement: equal digests mean no
+ * row was added, removed or changed. Compared before and after requests that must write nothing.
+ */
+export async function tableDigest(db: Db): Promise<Record<string, string>> {
+  let query = digestQueries.get(db);
+  if (!query) {
+    const tables = await rowsOf<{ name: string }>(
+      db,
+      sql`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`,
+    );
+    query = sql.join(
+      tables.map(({ name }) => sql`SELECT ${name}::text AS name, count(*) || ' ' || coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') AS digest FROM ${sql.identifier(name)} x`),
+      sql` UNION ALL `,
+    );
+    digestQueries.set(db, query);
+  }
+  const rows = await rowsOf<{ name: string; digest: string }>(db, query);
+  return Object.fromEntries(rows.map((r) => [r.name, r.digest]));
 }

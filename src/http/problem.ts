@@ -74,23 +74,52 @@ export function sendFrameworkProblem(error: FastifyError, request: FastifyReques
   sendProblem(request, reply, 'VALIDATION_FAILED', error.message, { errors: [{ path: 'url', message: error.message }] });
 }
 
+/** How long a client refused by a closing server waits before it tries again. */
+const CLOSING_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * A client's error is the client's to fix: one info line with its code, no stack trace (a stack
+ * per bad request would let anyone fill the log, and says nothing about the server).
+ */
+function clientProblem(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, detail?: string, extras?: Record<string, unknown>): FastifyReply {
+  request.log.info({ code, status: ERRORS[code].status, detail: detail?.slice(0, 500) }, 'request refused');
+  return sendProblem(request, reply, code, detail, extras);
+}
+
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError & { validationContext?: string }, request, reply) => {
-    if (error instanceof AppError) return sendProblem(request, reply, error.code, error.message, error.extras);
+    if (error instanceof AppError) {
+      if (error.status < 500) return clientProblem(request, reply, error.code, error.message, error.extras);
+      request.log.warn({ code: error.code, detail: error.message }, 'request failed');
+      return sendProblem(request, reply, error.code, error.message, error.extras);
+    }
     if (error.validation) {
       const errors = fieldErrors(error);
       const detail = errors.map((e) => `${e.path}: ${e.message}`).join('; ') || error.message;
-      return sendProblem(request, reply, 'VALIDATION_FAILED', detail, { errors });
+      return clientProblem(request, reply, 'VALIDATION_FAILED', detail, { errors });
     }
     const mapped = error.code ? FASTIFY_CODES[error.code] : undefined;
-    if (mapped) return sendProblem(request, reply, mapped, error.message);
+    if (mapped) return clientProblem(request, reply, mapped, error.message);
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       // Any other client error Fastify raises (malformed URL, header…) stays a 4xx.
-      return sendProblem(request, reply, 'VALIDATION_FAILED', error.message);
+      return clientProblem(request, reply, 'VALIDATION_FAILED', error.message);
     }
     // Unknown: logged with the request id, never echoed.
     request.log.error({ err: error }, 'unhandled error');
     return sendProblem(request, reply, 'INTERNAL');
   });
   app.setNotFoundHandler((request, reply) => sendProblem(request, reply, 'ROUTE_NOT_FOUND', `${request.method} ${request.url.split('?')[0]} does not exist`));
+
+  // Requests that still arrive while the server closes (on a connection already open) are
+  // refused as problem+json like every other answer; Fastify's own 503 (return503OnClosing,
+  // turned off in app.ts) is plain JSON without a code. First hook of all: nothing else runs.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (!closing) return;
+    reply.header('connection', 'close').header('retry-after', String(CLOSING_RETRY_AFTER_SECONDS));
+    return sendProblem(request, reply, 'SERVER_CLOSING', 'the server is shutting down; send the request again');
+  });
 }

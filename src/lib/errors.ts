@@ -4,6 +4,7 @@
  */
 export const ERRORS = {
   MALFORMED_JSON: { status: 400, title: 'The request body is not valid JSON' },
+  JSON_TOO_DEEP: { status: 400, title: 'The JSON body nests arrays and objects too deeply' },
   UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
   INVALID_CREDENTIALS: { status: 401, title: 'E-mail or password is wrong' },
   FORBIDDEN: { status: 403, title: 'Not allowed' },
@@ -55,6 +56,7 @@ export const ERRORS = {
   INTERNAL: { status: 500, title: 'Internal server error' },
   NOT_READY: { status: 503, title: 'Not ready' },
   SIGNING_KEY_UNAVAILABLE: { status: 503, title: "The server cannot read the root's signing key (its secret key is not the one the key was sealed under)" },
+  SERVER_CLOSING: { status: 503, title: 'The server is shutting down; retry (another instance will answer)' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ErrorCode = keyof typeof ERRORS;

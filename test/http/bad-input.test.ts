@@ -1,7 +1,7 @@
 /**
  * Bad input, route by route. Every route that takes a body gets malformed JSON, bodies that
- * are not objects, a wrong type, a missing field, an unknown field, a 100 KB string and a NUL
- * character in every field of a valid body, and a body over 1 MiB; every query parameter and
+ * are not objects, a wrong type, a missing field, an unknown field, a 100 KB string, a NUL
+ * character and a lone UTF-16 surrogate in every field of a valid body, and a body over 1 MiB; every query parameter and
  * every path id gets malformed values. All of it must answer 4xx problem+json naming the field,
  * never 5xx, and write nothing to the database.
  *
@@ -321,6 +321,7 @@ function defectsOf(schema: Schema, valid: Json): Defect[] {
     if (typeof value === 'string') {
       defects.push({ what: `100 KB string at ${here}`, body: setAt(valid, path, 'x'.repeat(100 * 1024)), path: here });
       defects.push({ what: `NUL character at ${here}`, body: setAt(valid, path, `${value}\u0000`), path: here });
+      defects.push({ what: `lone surrogate at ${here}`, body: setAt(valid, path, `${value}\ud800`), path: here });
     }
     if (Array.isArray(value) && s.items) value.forEach((item, i) => walk(s.items, item, [...path, i]));
     if (value && typeof value === 'object' && !Array.isArray(value)) {

@@ -100,6 +100,8 @@ export type ServerErrorCode =
   | 'DATA_REJECTED'
   | 'CONSTRAINT_VIOLATED'
   | 'SIGNING_KEY_UNAVAILABLE'
+  | 'JSON_TOO_DEEP'
+  | 'SERVER_CLOSING'
   | 'INTERNAL'
   | 'NOT_READY';
 

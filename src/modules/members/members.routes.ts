@@ -1,8 +1,11 @@
 import { z } from 'zod';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { actorOf } from '../../http/auth.js';
+import { assertUtf8Charset, utf8Text } from '../../http/input.js';
 import { ERROR_RESPONSES, IdParams, Page, Problem, toPage } from '../../http/schemas.js';
 import type { Deps } from '../../lib/context.js';
+import { AppError } from '../../lib/errors.js';
 import { AddMemberBody, ListMembersQuery, Member, MemberActionParams, MemberEntitlements, presentEntitlements, presentMember } from './members.schemas.js';
 import { addMember, decideMember, getEntitlements, getMember, listMembers, removeMember } from './members.service.js';
 import { Device, ListDevicesQuery, presentDevice, RegisterDeviceBody, ReportDeviceBody } from './devices.schemas.js';
@@ -73,7 +76,12 @@ export const memberRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, {
   // only text/csv: anything else answers 415) and takes a body larger than 1 MiB.
   await app.register(async (csv) => {
     csv.removeAllContentTypeParsers();
-    csv.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: IMPORT_BODY_LIMIT }, (_request, body, done) => done(null, body));
+    csv.addContentTypeParser('text/csv', { parseAs: 'buffer', bodyLimit: IMPORT_BODY_LIMIT }, async (request: FastifyRequest, body: Buffer) => {
+      assertUtf8Charset(request.headers['content-type']);
+      const text = utf8Text(body);
+      if (text === null) throw new AppError('VALIDATION_FAILED', 'body: the file is not UTF-8 text', { errors: [{ path: 'body', message: 'the file is not UTF-8 text' }] });
+      return text;
+    });
     csv.withTypeProvider<ZodTypeProvider>().post('/v1/pools/:id/members/import', {
       bodyLimit: IMPORT_BODY_LIMIT,
       schema: {
