@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { LOCK_FILE } from '../../src/db/data-dir-lock.js';
 import { createScratchDatabase } from '../concurrency/fleet.js';
-import { migratedPgliteDir, removePgliteDir } from '../helpers.js';
+import { migratedPgliteDir, removePgliteDir, TEST_SECRET_KEY } from '../helpers.js';
 import { BIN, licensepool, ROOT } from './run.js';
 
 const ADMIN = { email: 'admin@first-steps.test', password: 'a first-steps admin password' };
@@ -41,15 +41,17 @@ function startServer(env: Record<string, string>): Promise<Server> {
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "listening" within ${START_TIMEOUT_MS} ms: ${out}`)), START_TIMEOUT_MS);
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    // The start-up banner, with the address, is on standard error; the JSON log on standard output.
+    const read = (d: string) => {
       out += d;
       const url = /listening on (http:\/\/[^ ]+) /.exec(out)?.[1];
       if (url) {
         clearTimeout(timer);
         resolve({ child, url, exited });
       }
-    });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    };
+    child.stdout!.setEncoding('utf8').on('data', read);
+    child.stderr!.setEncoding('utf8').on('data', read);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`the server ended (${code}) before listening: ${out}`));
@@ -163,7 +165,8 @@ if (process.env.TEST_DATABASE_URL) {
     after(() => scratch.drop());
 
     test('serve, log in, create-root over HTTP; the pool survives a restart', async () => {
-      const env = { ...serverEnv, DATABASE_URL: scratch.url };
+      // PostgreSQL wants the secret key given (the README's production set-up).
+      const env = { ...serverEnv, DATABASE_URL: scratch.url, LICENSEPOOL_SECRET_KEY: TEST_SECRET_KEY };
       const server = await startServer(env);
       const token = await loginAsAdmin(server.url);
       const created = await licensepool(['create-root', '--name', 'Vendor', '--operator-email', 'ops@vendor.example', '--json'], { LICENSEPOOL_URL: server.url, LICENSEPOOL_TOKEN: token });
