@@ -27,10 +27,11 @@ export const KEY_TTL_MS = 24 * 3_600_000;
 /** 1–255 visible ASCII characters (what fits a header without quoting). */
 const KEY_SHAPE = /^[\x21-\x7e]{1,255}$/;
 /**
- * Routes whose answer carries a bearer secret: keeping it would store the secret in plain text,
- * where tokens are otherwise kept only as hashes. The key is ignored there.
+ * Routes whose answer carries a credential (an API token; a new operator's generated password):
+ * keeping it would store it in plain text, where tokens and passwords are otherwise kept only as
+ * hashes. The key is ignored there.
  */
-const ANSWERS_WITH_SECRET = new Set(['/v1/tokens']);
+const ANSWERS_WITH_SECRET = new Set(['/v1/tokens', '/v1/roots']);
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -5,6 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'drizzle-orm';
+import { rowsOf } from '../../src/db/client.js';
 import { backends, call, createTestApp, PASSWORD, person, vendor, type TestApp, type Tree } from '../helpers.js';
 
 for (const backend of backends()) {
@@ -45,6 +47,20 @@ for (const backend of backends()) {
       assert.equal(rotated.headers['cache-control'], 'no-store');
       const read = await call(t.app, 'GET', `/v1/pools/${v.root}/webhooks/${created.body.id}`, { token: v.operator.token });
       assert.equal(read.headers['cache-control'], undefined, 'reading the endpoint shows no secret');
+    });
+
+    test('a new root operator\'s generated password: no-store, and never kept under an Idempotency-Key', async () => {
+      const headers = { 'idempotency-key': 'root-1' };
+      const body = { name: 'Fresh vendor', operator: { email: 'ops@fresh-vendor.test' } };
+      const created = await call(t.app, 'POST', '/v1/roots', { token: t.superuser, headers, body });
+      assert.equal(created.status, 201);
+      assert.equal(typeof created.body.operator.password, 'string');
+      assert.equal(created.headers['cache-control'], 'no-store');
+      const [stored] = await rowsOf<{ n: number }>(t.database.db, sql`SELECT count(*)::int AS n FROM idempotency_keys WHERE key = 'root-1'`);
+      assert.equal(stored!.n, 0, 'the answer with the password is not stored');
+      // A retry runs again, as on POST /v1/tokens (documented): a second root, and the operator's account exists now, so no password is made or shown again.
+      const retried = await call(t.app, 'POST', '/v1/roots', { token: t.superuser, headers, body });
+      assert.deepEqual([retried.status, retried.headers['idempotent-replayed'], retried.body.operator.password], [201, undefined, null]);
     });
   });
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf } from '../../http/auth.js';
+import { noStore } from '../../http/cache.js';
 import { ERROR_RESPONSES, IdParam, IdParams, Page, toPage } from '../../http/schemas.js';
 import type { Deps } from '../../lib/context.js';
 import {
@@ -45,6 +46,8 @@ export const poolRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { d
   }, async (request, reply) => reply.code(201).send(presentPool(await createPool(deps, actorOf(request), request.body))));
 
   app.post('/v1/roots', {
+    // The answer may carry the new operator's generated password.
+    onRequest: noStore,
     schema: {
       tags,
       summary: 'Create a vendor root and its first operator in one step (superusers; the operator account is created when no account has the e-mail)',
