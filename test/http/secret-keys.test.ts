@@ -119,6 +119,26 @@ for (const backend of backends()) {
       assert.throws(() => testSecretKeys().open(row!.encryptedPrivateKey!, newId('signingKey')), /does not open/);
     });
 
+    test('a borrow on a root whose key cannot be read answers SIGNING_KEY_UNAVAILABLE and gives its unit back, so a retry takes no second one', async () => {
+      const lender = await vendor(t, { name: 'Lender', meters: [{ key: 'seats' }] });
+      const pool = await childPool(t, lender.operator.token, lender.root);
+      await ok(t.app, 'PATCH', `/v1/pools/${pool}`, { token: lender.operator.token, body: { maxBorrowDays: 7 } });
+      const borrower = await person(t, 'borrower@sealed.test');
+      const memberId = await verifiedMember(t, lender.operator.token, pool, { email: borrower.email });
+      // The root's first key, made under the right secret key.
+      await ok(t.app, 'POST', '/v1/sync', { token: borrower.token, body: { memberId } });
+      const app = await appWith(SecretKeys.generate());
+      const body = { memberId, meter: 'seats', kind: 'borrow', borrowDays: 3 };
+      for (const key of ['borrow-1', 'borrow-1']) {
+        const res = await call(app, 'POST', '/v1/claims', { token: borrower.token, headers: { 'idempotency-key': key }, body });
+        assert.deepEqual([res.status, res.body.code], [503, 'SIGNING_KEY_UNAVAILABLE']);
+      }
+      const claims = await ok(t.app, 'GET', `/v1/claims?memberId=${memberId}`, { token: lender.operator.token });
+      assert.deepEqual(claims.data.map((c: any) => [c.kind, c.status]), [['borrow', 'released'], ['borrow', 'released']]);
+      const state = await ok(t.app, 'GET', `/v1/pools/${pool}/state`, { token: lender.operator.token });
+      assert.equal(state.meters.find((m: any) => m.key === 'seats')?.used ?? 0, 0);
+    });
+
     test('a key stored in clear text by an older version is encrypted at start and keeps signing', async () => {
       const old = await vendor(t, { name: 'Legacy' });
       const kid = newId('signingKey');

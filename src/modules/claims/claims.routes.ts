@@ -37,7 +37,17 @@ export const claimRoutes: FastifyPluginAsyncZod<{ deps: Deps; maxBatch?: number 
     }
     if (outcome.type !== 'granted') throw new Error(`a claim request came back as ${outcome.type}`);
     // The live lease this client already holds is given back with 200, a new claim with 201.
-    const file = outcome.claim.kind === 'borrow' ? { licenseFile: await borrowFile(deps, outcome.claim) } : {};
+    let file = {};
+    if (outcome.claim.kind === 'borrow') {
+      try {
+        file = { licenseFile: await borrowFile(deps, outcome.claim) };
+      } catch (err) {
+        // Signed after the claim committed: a borrow without its file is of no use, and a retry
+        // (a 5xx frees its Idempotency-Key) would take a second unit. Give this one back first.
+        await checkIn(deps, engine, actorOf(request), outcome.claim.id);
+        throw err;
+      }
+    }
     return reply.code(outcome.reused ? 200 : 201).send({ ...present(outcome.claim), ...file });
   });
 
