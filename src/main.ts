@@ -50,7 +50,7 @@ export async function serve(): Promise<void> {
   const mailer = config.smtpUrl ? createMailer(config.smtpUrl, { maxConnections: Math.min(config.jobConcurrency, 8) }) : null;
   registerSweeps(runner, deps);
   const webhookTargets = { allowPrivate: config.webhookPrivateTargets };
-  registerNotificationJobs(runner, deps, { settings: { publicUrl: config.publicUrl }, mailer, from: config.mailFrom, consumers: [recordWebhookDeliveries] });
+  registerNotificationJobs(runner, deps, { settings: { publicUrl: config.publicUrl }, mailer, from: config.mailFrom, consumers: { webhooks: recordWebhookDeliveries } });
   registerWebhookJobs(runner, deps, webhookTargets);
   registerReminderJobs(runner, deps, { publicUrl: config.publicUrl });
   const app = await buildApp({

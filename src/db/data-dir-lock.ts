@@ -150,7 +150,9 @@ export function lockDataDir(dataDir: string): () => void {
     if (!createExclusive(dir, guardPath, content)) {
       const guard = readHolder(guardPath);
       if (guard && isAlive(guard)) throw new DataDirLockedError(dir, guard);
-      if (guard !== undefined) removeIfPresent(guardPath);
+      // A dead guard's: removed only if it is still that one (another starter may have removed
+      // it and put its own live guard there since it was read).
+      if (guard !== undefined && sameHolder(readHolder(guardPath), guard)) removeIfPresent(guardPath);
       continue;
     }
     try {

@@ -33,6 +33,12 @@ export const DRAIN_MAX_MS = 5_000;
 const QUIET_MS = 100;
 const QUIET_TURNS = 3;
 const POLL_MS = 20;
+/**
+ * The longest the drain waits for answers after the listener closed: a request stuck longer (a
+ * slow client, a lock held elsewhere) must not use up the whole grace period, which also has to
+ * stop the job runner and close the database cleanly.
+ */
+export const DRAIN_ANSWER_MAX_MS = 2_500;
 
 export interface ConnectionDrain {
   /** Answers what was sent and ends the connections (see above); resolves when the app may close. */
@@ -82,7 +88,7 @@ export function followConnections(server: Server): ConnectionDrain {
       // An answer whose headers are out is being sent, or is a stream (ticket events) that the
       // app's own close ends: only answers not begun are waited for.
       const unanswered = () => [...inProgress].some((res) => !res.headersSent);
-      while (sockets.size > 0 && (unanswered() || Date.now() - closedAt < idleMs)) await sleep(POLL_MS);
+      while (sockets.size > 0 && Date.now() - closedAt < DRAIN_ANSWER_MAX_MS && (unanswered() || Date.now() - closedAt < idleMs)) await sleep(POLL_MS);
     },
   };
 }

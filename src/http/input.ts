@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError, type FieldError } from '../lib/errors.js';
+import { unstorableText } from '../lib/text.js';
 
 /**
  * The deepest nesting of arrays and objects a JSON body may have. No request of the API nests
@@ -58,15 +59,6 @@ export function assertUtf8Charset(contentType: string | undefined): void {
   }
 }
 
-/** NUL, or a UTF-16 surrogate without its other half. */
-const BAD_CHARACTER = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-function badCharacter(text: string): string | null {
-  const found = BAD_CHARACTER.exec(text);
-  if (!found) return null;
-  return found[0] === '\u0000' ? 'must not contain the NUL character (U+0000)' : 'must not contain a lone UTF-16 surrogate (not Unicode text)';
-}
-
 /**
  * Where in `value` a string or an object key holds NUL or a lone surrogate, as field paths under
  * `at` (`body.name`). Iterative, with its own stack: how deep the value nests costs memory, never
@@ -78,7 +70,7 @@ export function badStringPaths(value: unknown, at: string): FieldError[] {
   while (stack.length > 0) {
     const [node, path] = stack.pop()!;
     if (typeof node === 'string') {
-      const message = badCharacter(node);
+      const message = unstorableText(node);
       if (message) found.push({ path, message });
     } else if (Array.isArray(node)) {
       for (let i = node.length - 1; i >= 0; i--) stack.push([node[i], `${path}.${i}`]);
@@ -86,7 +78,7 @@ export function badStringPaths(value: unknown, at: string): FieldError[] {
       const entries = Object.entries(node);
       for (let i = entries.length - 1; i >= 0; i--) {
         const [key, item] = entries[i]!;
-        const keyMessage = badCharacter(key);
+        const keyMessage = unstorableText(key);
         // The key cannot be written into the path readably; the object holding it is named.
         if (keyMessage) found.push({ path, message: `a field name ${keyMessage}` });
         else stack.push([item, `${path}.${key}`]);

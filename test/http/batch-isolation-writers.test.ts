@@ -106,7 +106,7 @@ for (const backend of backends()) {
         await tx.execute(sql`INSERT INTO consumed_events VALUES (${event.id}) ON CONFLICT DO NOTHING`);
       };
       const runner = new JobRunner(t.deps);
-      registerNotificationJobs(runner, t.deps, { settings: { publicUrl: PUBLIC_URL }, mailer: null, from: 'no-reply@example.test', consumers: [noteEvent] });
+      registerNotificationJobs(runner, t.deps, { settings: { publicUrl: PUBLIC_URL }, mailer: null, from: 'no-reply@example.test', consumers: { noteEvent } });
       await runner.drain();
 
       const poisonedLicense = await ok(t.app, 'POST', `/v1/pools/${tree.customer}/licenses`, { token: tree.operator.token, body: { name: 'Sunset', limits: { seats: 1 } } });

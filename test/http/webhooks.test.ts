@@ -98,7 +98,7 @@ for (const backend of backends()) {
       receiver = new Receiver();
       await receiver.start();
       runner = new JobRunner(t.deps);
-      registerNotificationJobs(runner, t.deps, { settings: { publicUrl: 'https://licenses.example.test' }, mailer: null, from: 'no-reply@example.test', consumers: [recordWebhookDeliveries] });
+      registerNotificationJobs(runner, t.deps, { settings: { publicUrl: 'https://licenses.example.test' }, mailer: null, from: 'no-reply@example.test', consumers: { webhooks: recordWebhookDeliveries } });
       registerWebhookJobs(runner, t.deps, PRIVATE_ALLOWED);
       A = await vendor(t, { name: 'Alpha' });
       B = await vendor(t, { name: 'Bravo' });
@@ -195,7 +195,7 @@ for (const backend of backends()) {
       // the address a name resolves to is checked when connecting.
       const byName = await endpoint(['member.verified'], A.root, A.operator.token, `http://localhost:${new URL(receiver.url).port}/hooks`);
       const strictRunner = new JobRunner(t.deps);
-      registerNotificationJobs(strictRunner, t.deps, { settings: { publicUrl: 'https://licenses.example.test' }, mailer: null, from: 'no-reply@example.test', consumers: [recordWebhookDeliveries] });
+      registerNotificationJobs(strictRunner, t.deps, { settings: { publicUrl: 'https://licenses.example.test' }, mailer: null, from: 'no-reply@example.test', consumers: { webhooks: recordWebhookDeliveries } });
       registerWebhookJobs(strictRunner, t.deps, PUBLIC_TARGETS_ONLY);
       receiver.reset();
       await addMember(A.operator.token, poolA);

@@ -39,9 +39,13 @@ export function registerLogin(program: Command): void {
       const api = apiOf(options);
       const session = await api.json<{ token: string }>('POST', '/v1/auth/login', { auth: false, body: { email: options.email, password } });
       const withSession = apiOf({ url: options.url, token: session.token });
-      const token = await withSession.json<{ id: string; token: string }>('POST', '/v1/tokens', { body: { name: options.tokenName } });
-      // The session was only the way to the token: end it.
-      await withSession.send('POST', '/v1/auth/logout').catch(() => undefined);
+      let token: { id: string; token: string };
+      try {
+        token = await withSession.json<{ id: string; token: string }>('POST', '/v1/tokens', { body: { name: options.tokenName } });
+      } finally {
+        // The session was only the way to the token: end it, whether or not the token came.
+        await withSession.send('POST', '/v1/auth/logout').catch(() => undefined);
+      }
       print(!!options.json, token, () => [token.token]);
     }),
   );

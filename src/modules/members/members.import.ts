@@ -358,9 +358,11 @@ export async function importMembers(deps: Deps, actor: Actor, poolId: string, in
       );
       const refused = settled.find((r): r is { ok: false; error: AppError } => !r.ok && r.error instanceof AppError);
       if (refused) {
-        // Refused as a whole (the pool closed meanwhile, the caller's role withdrawn): this chunk and the rest.
+        // Refused as a whole (the pool closed meanwhile, the caller's role withdrawn): what of this
+        // chunk was not written, and the rest. Parts written before the refusal stay reported as added.
         const err = refused.error;
-        for (const s of chunks.slice(i).flat()) results.push(failure(s.line, err.code, err.message));
+        settled.forEach((r, j) => results.push(r.ok ? r.value : failure(chunk[j]!.line, err.code, err.message)));
+        for (const s of chunks.slice(i + 1).flat()) results.push(failure(s.line, err.code, err.message));
         break;
       }
       results.push(...settled.map((r, j) => resultOf(deps, chunk[j]!, r)));

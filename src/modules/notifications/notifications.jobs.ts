@@ -37,8 +37,11 @@ export interface NotificationOptions {
   mailer?: Mailer | null | undefined;
   /** The From address of every message (MAIL_FROM). */
   from: string;
-  /** Further consumers of notifying events, after the mail one (webhooks). */
-  consumers?: readonly EventConsumer[];
+  /**
+   * Further consumers of notifying events, after the mail one, by a stable name (`webhooks`): a
+   * consumer that fails is retried as a job naming it, so the name must outlive a deployment.
+   */
+  consumers?: Readonly<Record<string, EventConsumer>>;
 }
 
 /** Delays between attempts to send one message: 30 s doubling up to an hour. */
@@ -46,10 +49,11 @@ export const MAIL_BACKOFF = { baseMs: 30_000, maxMs: 3_600_000 };
 
 export function registerNotificationJobs(runner: JobRunner, deps: Deps, options: NotificationOptions): void {
   // Named, so that a consumer's own retry job says which one it runs again.
-  const consumers = new Map<string, EventConsumer>([
-    ['mail', (tx, event, now) => mailEvent(tx, event, options.settings, now).then(() => {})],
-    ...(options.consumers ?? []).map((consume, i) => [consume.name || `consumer${i + 1}`, consume] as const),
-  ]);
+  const consumers = new Map<string, EventConsumer>([['mail', (tx, event, now) => mailEvent(tx, event, options.settings, now).then(() => {})]]);
+  for (const [name, consume] of Object.entries(options.consumers ?? {})) {
+    if (consumers.has(name)) throw new Error(`two notify consumers are named ${name}`);
+    consumers.set(name, consume);
+  }
   runner.register(
     NOTIFY_JOB,
     async ({ payload }, tx) => {
@@ -58,7 +62,10 @@ export function registerNotificationJobs(runner: JobRunner, deps: Deps, options:
       const now = deps.clock.now();
       // A consumer's retry job: that consumer alone, failing (and retried) on its own.
       if (typeof payload.consumer === 'string') {
-        await consumers.get(payload.consumer)?.(tx, event, now);
+        const consume = consumers.get(payload.consumer);
+        // Failed, not completed: a job no consumer runs stays visible (dead, in /v1/jobs).
+        if (!consume) throw new Error(`no notify consumer is named ${payload.consumer}`);
+        await consume(tx, event, now);
         return;
       }
       // Each consumer in a savepoint: one that fails (the mail of a recipient the database
