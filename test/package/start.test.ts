@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createScratchDatabase } from '../concurrency/fleet.js';
-import { backends } from '../helpers.js';
+import { backends, TEST_SECRET_KEY } from '../helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN = { email: 'admin@localhost.localdomain', password: 'a start-up test password' };
@@ -141,7 +141,7 @@ for (const backend of backends()) {
         const dataDir = mkdtempSync(join(tmpdir(), 'licensepool-start-'));
         const scratch = backend === 'postgres' ? await createScratchDatabase(process.env.TEST_DATABASE_URL!, 'lp_start') : null;
         try {
-          const started = await npmStart(scratch ? { DATABASE_URL: scratch.url } : { LICENSEPOOL_DATA_DIR: dataDir });
+          const started = await npmStart(scratch ? { DATABASE_URL: scratch.url, LICENSEPOOL_SECRET_KEY: TEST_SECRET_KEY } : { LICENSEPOOL_DATA_DIR: dataDir });
           const { npm, url } = started;
           const tree = processTree(npm.pid!);
           assert.equal(tree.length, 2, `npm and the server itself, no shell between: ${tree.join(', ')}`);
