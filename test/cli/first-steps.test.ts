@@ -41,15 +41,17 @@ function startServer(env: Record<string, string>): Promise<Server> {
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "listening" within ${START_TIMEOUT_MS} ms: ${out}`)), START_TIMEOUT_MS);
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    // The banner with the address is on stderr, the JSON log on stdout: either may come last.
+    const read = (d: string) => {
       out += d;
       const url = /listening on (http:\/\/[^ ]+) /.exec(out)?.[1];
       if (url) {
         clearTimeout(timer);
         resolve({ child, url, exited });
       }
-    });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    };
+    child.stdout!.setEncoding('utf8').on('data', read);
+    child.stderr!.setEncoding('utf8').on('data', read);
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`the server ended (${code}) before listening: ${out}`));
