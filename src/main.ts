@@ -1,23 +1,11 @@
 import closeWithGrace from 'close-with-grace';
 import { pino } from 'pino';
-import { buildApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/client.js';
-import { followConnections } from './http/drain.js';
 import { DataDirLockedError } from './db/data-dir-lock.js';
 import { systemClock } from './lib/clock.js';
 import type { Deps } from './lib/context.js';
 import { loadSecretKeys } from './lib/secret-keys.js';
-import { ensureFirstSuperuser } from './modules/accounts/accounts.service.js';
-import { AuthCache } from './modules/auth/auth.cache.js';
-import { serveQueues, sweepExpiredClaims } from './modules/claims/claims.engine.js';
-import { JobRunner } from './modules/jobs/jobs.runner.js';
-import { registerSweeps } from './modules/jobs/jobs.sweeps.js';
-import { createMailer } from './modules/notifications/mail.transport.js';
-import { sealClearTextSigningKeys, unreadableSigningKeys } from './modules/signing/signing.secrets.js';
-import { registerNotificationJobs } from './modules/notifications/notifications.jobs.js';
-import { registerReminderJobs } from './modules/notifications/reminders.scan.js';
-import { recordWebhookDeliveries, registerWebhookJobs } from './modules/webhooks/webhooks.jobs.js';
 
 /** How often a process gives back the units of leases, borrows and queue holds that have run out, and serves the queues. */
 const CLAIM_SWEEP_MS = 1_000;
@@ -32,9 +20,18 @@ export async function serve(): Promise<void> {
   });
   // Refused before anything else: signing keys written now could not be read by the other replicas.
   if (secretKeys.problem) throw new Error(secretKeys.problem);
-  const database = await openDatabase(
-    config.databaseUrl ? { driver: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize } : { driver: 'pglite', dataDir: config.dataDir },
-  );
+  // The database opens while the rest of the server's modules load: PGlite's start (reading and
+  // compiling its WebAssembly, then PostgreSQL's own start) and the module loading each wait on
+  // files and background compilation, so on two cores they overlap (README, "Start-up"). Only
+  // what the code above needs is imported statically.
+  const [database, server] = await Promise.all([
+    openDatabase(
+      config.databaseUrl ? { driver: 'postgres', url: config.databaseUrl, poolSize: config.databasePoolSize } : { driver: 'pglite', dataDir: config.dataDir },
+    ),
+    import('./server-modules.js'),
+  ]);
+  const { AuthCache, sealClearTextSigningKeys, unreadableSigningKeys, ensureFirstSuperuser, JobRunner, registerSweeps } = server;
+  const { registerNotificationJobs, recordWebhookDeliveries, registerWebhookJobs, registerReminderJobs, buildApp, sweepExpiredClaims, serveQueues, followConnections } = server;
   await database.migrate();
   const authCache = await AuthCache.follow(database);
   const deps: Deps = { db: database.db, clock: systemClock, log, authCache, secretKeys };
@@ -47,7 +44,10 @@ export async function serve(): Promise<void> {
   // Background jobs (docs/notifications.md): sweeps, the notify jobs the audit trigger
   // enqueues, mail, which needs SMTP_URL (without it, mail waits in the outbox), and webhooks.
   const runner = new JobRunner(deps, { concurrency: config.jobConcurrency });
-  const mailer = config.smtpUrl ? createMailer(config.smtpUrl, { maxConnections: Math.min(config.jobConcurrency, 8) }) : null;
+  // nodemailer is loaded only when there is an SMTP server to talk to.
+  const mailer = config.smtpUrl
+    ? (await import('./modules/notifications/mail.transport.js')).createMailer(config.smtpUrl, { maxConnections: Math.min(config.jobConcurrency, 8) })
+    : null;
   registerSweeps(runner, deps);
   const webhookTargets = { allowPrivate: config.webhookPrivateTargets };
   registerNotificationJobs(runner, deps, { settings: { publicUrl: config.publicUrl }, mailer, from: config.mailFrom, consumers: { webhooks: recordWebhookDeliveries } });

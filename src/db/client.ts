@@ -6,9 +6,7 @@ import { ilike, sql, type Column, type SQL } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
-import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
-import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
-import pg from 'pg';
+import type pg from 'pg';
 import { lockDataDir } from './data-dir-lock.js';
 import * as schema from './schema.js';
 
@@ -80,7 +78,7 @@ function processLocks(): SessionLocks {
  * best effort (another process may have taken one meanwhile; what the lock guards must survive
  * that, e.g. by a compare-and-set).
  */
-function postgresLocks(url: string): SessionLocks {
+function postgresLocks(Client: typeof pg.Client, url: string): SessionLocks {
   /** Lock → the connection it was taken on. */
   const held = new Map<bigint, pg.Client | null>();
   let connection: Promise<pg.Client> | null = null;
@@ -91,7 +89,7 @@ function postgresLocks(url: string): SessionLocks {
     connection = attempt;
     return attempt;
     async function open(): Promise<pg.Client> {
-      const client = new pg.Client({ connectionString: url, application_name: 'licensepool session locks' });
+      const client = new Client({ connectionString: url, application_name: 'licensepool session locks' });
       const lost = () => {
         if (connection === attempt) connection = null;
         client.end().catch(() => {});
@@ -151,14 +149,14 @@ function postgresLocks(url: string): SessionLocks {
 /** How long a dropped listening connection waits before it connects again. */
 const RELISTEN_MS = 1000;
 
-function listenOnPostgres(url: string, channel: string, onNotify: () => void, onState: (listening: boolean) => void) {
+function listenOnPostgres(Client: typeof pg.Client, url: string, channel: string, onNotify: () => void, onState: (listening: boolean) => void) {
   let client: pg.Client | null = null;
   let stopped = false;
   let retry: NodeJS.Timeout | null = null;
   const connect = async () => {
     retry = null;
     if (stopped) return;
-    const c = new pg.Client({ connectionString: url });
+    const c = new Client({ connectionString: url });
     client = c;
     const lost = () => {
       if (client !== c) return;
@@ -210,11 +208,17 @@ export type DatabaseOptions =
  */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.driver === 'postgres') {
+    // Loaded here, not at the top: the embedded database's start-up does without them (README, "Start-up").
+    const [{ default: pg }, { drizzle: drizzlePg }, { migrate: migratePg }] = await Promise.all([
+      import('pg'),
+      import('drizzle-orm/node-postgres'),
+      import('drizzle-orm/node-postgres/migrator'),
+    ]);
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 20 });
     // A pool error (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => {});
     const db = drizzlePg(pool, { schema }) as unknown as Db;
-    const locks = postgresLocks(options.url);
+    const locks = postgresLocks(pg.Client, options.url);
     sessionLocksByDb.set(db, locks);
     return {
       db,
@@ -230,7 +234,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
         }
       },
       async listen(channel, onNotify, onState) {
-        const listener = listenOnPostgres(options.url, channel, onNotify, onState);
+        const listener = listenOnPostgres(pg.Client, options.url, channel, onNotify, onState);
         await listener.start();
         return listener.stop;
       },

@@ -5,7 +5,6 @@
  * The SQL is in licenses-list.repo.ts.
  */
 import { Readable } from 'node:stream';
-import { stringify } from 'csv-stringify/sync';
 import { can, type Principal } from '../../domain/access.js';
 import { KEY_ALPHABET, normalizeLicenseKey } from '../../domain/license-keys.js';
 import { effectiveStatus } from '../../domain/license-status.js';
@@ -228,6 +227,8 @@ export async function exportLicensesCsv(
   const batch = (after?: ListPosition) => findLicensePage(deps.db, { ...filters, after, limit: batchSize }, { withPoolName: true });
   let rows = await batch();
   async function* chunks(): AsyncGenerator<string> {
+    // Loaded on the first export, not at the server's start.
+    const { stringify } = await import('csv-stringify/sync');
     yield stringify([[...CSV_COLUMNS]], { ...CSV_OPTIONS, bom: true });
     for (;;) {
       if (rows.length > 0) yield stringify(rows.map((r) => csvRecord(r, now)), CSV_OPTIONS);
