@@ -1,5 +1,7 @@
 /** What every command file shares: how an action answers its exit code, and option parsers. */
 import { InvalidArgumentError } from 'commander';
+import type { Config } from '../config.js';
+import type { Database } from '../db/client.js';
 
 /** The exit code the command that ran answered; main() returns it. */
 export const outcome = { code: 0 };
@@ -20,4 +22,22 @@ export function integer(value: string): number {
 /** Option parser: a comma-separated list. */
 export function list(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * For the commands that open the database themselves (`migrate`, `secret-key rotate`): the
+ * database the environment names, migrated, for `fn`, closed after. Loaded on use, so `--help`
+ * stays light.
+ */
+export async function withMigratedDatabase<T>(fn: (database: Database, config: Config) => Promise<T>): Promise<T> {
+  const { loadConfig } = await import('../config.js');
+  const { openDatabase } = await import('../db/client.js');
+  const config = loadConfig();
+  const database = await openDatabase(config.databaseUrl ? { driver: 'postgres', url: config.databaseUrl, poolSize: 1 } : { driver: 'pglite', dataDir: config.dataDir });
+  try {
+    await database.migrate();
+    return await fn(database, config);
+  } finally {
+    await database.close();
+  }
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action } from '../command.js';
+import { action, withMigratedDatabase } from '../command.js';
 
 export function registerMigrate(program: Command): void {
   program
@@ -7,17 +7,7 @@ export function registerMigrate(program: Command): void {
     .description('apply the database migrations and exit (the server applies them at start as well); opens the database itself, so not while a server runs on the same embedded data directory')
     .action(
       action(async () => {
-        const { loadConfig } = await import('../../config.js');
-        const { openDatabase } = await import('../../db/client.js');
-        const config = loadConfig();
-        const database = await openDatabase(
-          config.databaseUrl ? { driver: 'postgres', url: config.databaseUrl, poolSize: 1 } : { driver: 'pglite', dataDir: config.dataDir },
-        );
-        try {
-          await database.migrate();
-        } finally {
-          await database.close();
-        }
+        await withMigratedDatabase(async () => undefined);
         process.stdout.write('migrations applied\n');
       }),
     );

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action } from '../command.js';
+import { action, withMigratedDatabase } from '../command.js';
 
 /**
  * `licensepool secret-key rotate`: re-encrypts every private signing key under
@@ -15,16 +15,9 @@ export function registerSecretKey(program: Command): void {
     )
     .action(
       action(async () => {
-        const { loadConfig } = await import('../../config.js');
-        const { openDatabase } = await import('../../db/client.js');
         const { loadSecretKeys } = await import('../../lib/secret-keys.js');
         const { reencryptSigningKeys } = await import('../../modules/signing/signing.secrets.js');
-        const config = loadConfig();
-        const database = await openDatabase(
-          config.databaseUrl ? { driver: 'postgres', url: config.databaseUrl, poolSize: 1 } : { driver: 'pglite', dataDir: config.dataDir },
-        );
-        try {
-          await database.migrate();
+        return withMigratedDatabase(async (database, config) => {
           const { keys } = await loadSecretKeys({ secretKey: config.secretKey, previousSecretKey: config.previousSecretKey, dataDir: config.databaseUrl ? null : config.dataDir });
           const result = await reencryptSigningKeys({ db: database.db, secretKeys: keys });
           for (const k of result.unreadable) {
@@ -34,9 +27,7 @@ export function registerSecretKey(program: Command): void {
             `signing keys now under secret key ${result.secretKeyId}: ${result.reencrypted} re-encrypted, ${result.sealed} encrypted (were clear text), ${result.unchanged} already under it, ${result.unreadable.length} unreadable\n`,
           );
           return result.unreadable.length > 0 ? 1 : 0;
-        } finally {
-          await database.close();
-        }
+        });
       }),
     );
 }
