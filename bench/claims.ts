@@ -305,6 +305,8 @@ async function claimRun(label: string, options: { database: 'postgres' | 'pglite
       },
       extraNodeArgs: options.profile ? ['--cpu-prof', '--cpu-prof-dir', options.profile.dir, '--import', './bench/count-queries.ts'] : [],
       timeoutMs: 60_000,
+      // The benchmark measures the code as it is, built or not.
+      fromSource: true,
     });
     const setup = new HttpClient(server.url, 8);
     const tree = await buildClaimTree(setup, ADMIN, SHAPE).finally(() => setup.close());

@@ -1,17 +1,47 @@
 // `npm run build` (and `npm ci`, through `prepare`): the client SDK (packages/client/dist), then the
 // server (dist/), each from a clean folder so no output of a moved or deleted source survives,
 // and the SQL migrations beside the compiled database code, where src/db/client.ts looks for them.
-import { execFileSync } from 'node:child_process';
+// `node scripts/build.js client` or `… server` builds one of them (scripts/test.js runs the server's
+// build beside the tests' compilation, once the SDK they both need is built).
+import { execFile } from 'node:child_process';
 import { cpSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
+export const root = fileURLToPath(new URL('..', import.meta.url));
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const compile = (project) => execFileSync(process.execPath, [tsc, '-p', project], { cwd: root, stdio: 'inherit' });
 
-rmSync(`${root}/packages/client/dist`, { recursive: true, force: true });
-compile('packages/client/tsconfig.json');
-rmSync(`${root}/dist`, { recursive: true, force: true });
-compile('tsconfig.build.json');
-cpSync(`${root}/src/db/migrations`, `${root}/dist/db/migrations`, { recursive: true });
+/** Runs tsc with `args` in the repository, its messages passed through; rejects when it fails. */
+export async function compile(...args) {
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [tsc, ...args], { cwd: root, maxBuffer: 64 * 1024 * 1024 });
+    process.stdout.write(stdout);
+  } catch (err) {
+    process.stdout.write(err.stdout ?? '');
+    process.stderr.write(err.stderr ?? '');
+    throw new Error(`tsc ${args.join(' ')} failed`);
+  }
+}
+
+export const steps = {
+  async client() {
+    rmSync(`${root}/packages/client/dist`, { recursive: true, force: true });
+    await compile('-p', 'packages/client/tsconfig.json');
+  },
+  async server() {
+    rmSync(`${root}/dist`, { recursive: true, force: true });
+    await compile('-p', 'tsconfig.build.json');
+    cpSync(`${root}/src/db/migrations`, `${root}/dist/db/migrations`, { recursive: true });
+  },
+};
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const wanted = process.argv.slice(2);
+  try {
+    for (const [name, step] of Object.entries(steps)) if (wanted.length === 0 || wanted.includes(name)) await step();
+  } catch (err) {
+    process.stderr.write(`${err.message}\n`);
+    process.exitCode = 1;
+  }
+}

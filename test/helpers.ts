@@ -9,7 +9,6 @@ import { mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
@@ -21,6 +20,7 @@ import type { Deps } from '../src/lib/context.js';
 import { ensureFirstSuperuser } from '../src/modules/accounts/accounts.service.js';
 import { createScratchDatabase } from './concurrency/fleet.js';
 import { testSecretKeys } from './secret-key.js';
+import { REPO_ROOT } from './repo.js';
 
 export { TEST_SECRET_KEY, testSecretKeys } from './secret-key.js';
 
@@ -31,7 +31,7 @@ export function backends(): Backend[] {
   return process.env.TEST_DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
 }
 
-const MIGRATIONS = fileURLToPath(new URL('../src/db/migrations', import.meta.url));
+const MIGRATIONS = join(REPO_ROOT, 'src/db/migrations');
 /** Test databases live in memory (tmpfs) where there is one, as the in-memory PGlite they stand for. */
 const SCRATCH = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 const TEMPLATE_PREFIX = 'licensepool-pglite-';

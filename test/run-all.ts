@@ -1,40 +1,57 @@
 /**
- * `npm test`: every `*.test.ts` under src/ and test/, two files at a time, the longest first.
- * A long file started near the end would run alone at the tail while the other core idles, so
- * the long ones start first and the many short ones fill the gaps. (Node 20's `--test` sorts the
- * files it is given by name; its `run()` keeps the order.) Files not named below follow by name.
+ * `npm test`'s runner: every test file under src/ and test/, three files at a time, the longest
+ * first. A long file started near the end would run alone at the tail while the other cores
+ * idle, so the long ones start first and the many short ones fill the gaps. (Node 20's `--test`
+ * sorts the files it is given by name; its `run()` keeps the order.) Files not named below follow
+ * by name. Three at a time, on two cores: the multi-process tests spend much of their time waiting
+ * for servers, leases and mail, and a third file uses that time (docs/testing.md).
+ *
+ * `npm test` runs it compiled, from .build/test/ (scripts/test.js), on the compiled test files;
+ * `node --import tsx test/run-all.ts` runs the sources through tsx.
  */
 import { readdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { run } from 'node:test';
 import { spec, tap } from 'node:test/reporters';
+import { fileURLToPath } from 'node:url';
 
-/** Measured alone on both databases (docs/testing.md), longest first. */
+/** The folder holding src/ and test/: the repository, or .build/ when this file is the compiled one. */
+const base = dirname(dirname(fileURLToPath(import.meta.url)));
+const suffix = import.meta.url.endsWith('.ts') ? '.test.ts' : '.test.js';
+const CONCURRENCY = Number(process.env.TEST_CONCURRENCY ?? 3);
+
+/** Measured on both databases, two files at a time (docs/testing.md), longest first. */
 const LONGEST_FIRST = [
-  'test/concurrency/claims.test.ts',
-  'test/concurrency/reminder-workers.test.ts',
-  'test/http/bad-input.test.ts',
-  'test/cli/licenses.test.ts',
-  'test/cli/members-import.test.ts',
-  'test/http/reminders.test.ts',
-  'test/concurrency/crash.test.ts',
-  'test/concurrency/mail-workers.test.ts',
-  'test/http/auth.test.ts',
-  'test/http/isolation.test.ts',
-  'test/http/members-import.test.ts',
-  'test/sdk/client.test.ts',
-  'test/sdk/example.test.ts',
+  'test/cli/secret-key',
+  'test/concurrency/reminder-workers',
+  'test/http/fuzz',
+  'test/package/start',
+  'test/concurrency/crash',
+  'test/package/install',
+  'test/sdk/client',
+  'test/concurrency/claims',
+  'test/http/reminders',
+  'test/cli/first-steps',
+  'test/http/auth',
+  'test/cli/commands',
+  'test/http/bad-input',
+  'test/http/members-import',
+  'test/concurrency/mail-workers',
+  'test/http/isolation',
+  'test/http/queue',
+  'test/cli/licenses',
 ];
 
 const found = ['src', 'test']
-  .flatMap((dir) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((file) => `${dir}/${file}`))
-  .filter((file) => file.endsWith('.test.ts'))
+  .flatMap((dir) => readdirSync(join(base, dir), { recursive: true, encoding: 'utf8' }).map((file) => `${dir}/${file}`))
+  .filter((file) => file.endsWith(suffix))
+  .map((file) => file.slice(0, -suffix.length))
   .sort();
 const first = LONGEST_FIRST.filter((file) => found.includes(file));
 const files = [...first, ...found.filter((file) => !first.includes(file))];
 
-// The test files run with this process's `--import tsx`.
-const stream = run({ files: files.map((file) => resolve(file)), concurrency: 2 });
+// The test files run with this process's flags (`--import tsx`, or `--enable-source-maps`).
+const stream = run({ files: files.map((file) => join(base, `${file}${suffix}`)), concurrency: CONCURRENCY });
 stream.on('test:fail', () => {
   process.exitCode = 1;
 });

@@ -14,10 +14,11 @@ import { after, before, describe, test } from 'node:test';
 import { LOCK_FILE } from '../../src/db/data-dir-lock.js';
 import { createScratchDatabase } from '../concurrency/fleet.js';
 import { migratedPgliteDir, removePgliteDir, TEST_SECRET_KEY } from '../helpers.js';
+import { builtServerEntry } from '../repo.js';
 import { BIN, licensepool, ROOT } from './run.js';
 
 const ADMIN = { email: 'admin@first-steps.test', password: 'a first-steps admin password' };
-/** Bounds a start (tsx compiling, PGlite opening) on a busy machine. */
+/** Bounds a start (PGlite opening) on a busy machine. */
 const START_TIMEOUT_MS = 120_000;
 
 interface Server {
@@ -125,9 +126,9 @@ describe('the README first steps, with real processes (pglite)', () => {
         what,
       );
     }
-    // `npm start` (node on src/main.ts, not through the CLI) is refused with the same one line.
+    // What `npm start` runs (node on dist/main.js, not through the CLI) is refused with the same one line.
     const direct = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...inherited, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [builtServerEntry()], { cwd: ROOT, env: { ...inherited, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
       child.on('close', (code) => resolve({ code, stderr }));

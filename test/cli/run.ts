@@ -6,7 +6,6 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { buildApp } from '../../src/app.js';
 import { openDatabase, type Database } from '../../src/db/client.js';
@@ -15,8 +14,9 @@ import type { Deps } from '../../src/lib/context.js';
 import { ensureFirstSuperuser } from '../../src/modules/accounts/accounts.service.js';
 import { createScratchDatabase } from '../concurrency/fleet.js';
 import { createTestApp, migratedPgliteDir, ok, removePgliteDir, SUPERUSER, TEST_SECRET_KEY, testSecretKeys, type Backend, type TestApp } from '../helpers.js';
+import { REPO_ROOT } from '../repo.js';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const ROOT = REPO_ROOT;
 export const BIN = join(ROOT, 'bin', 'licensepool.js');
 
 export interface Run {

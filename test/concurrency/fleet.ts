@@ -1,16 +1,14 @@
 /**
  * Real server processes for the concurrency and crash tests and the claims benchmark: a fresh PostgreSQL
- * database, `node --import tsx src/main.ts` children on free ports, a lean keep-alive HTTP
+ * database, `node dist/main.js` children on free ports, a lean keep-alive HTTP
  * client, and the 5-level pool tree with a hot root built through the public API.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { builtServerEntry, REPO_ROOT } from '../repo.js';
 import { TEST_SECRET_KEY } from '../secret-key.js';
-
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 // ---------------------------------------------------------------------------------------------
 // A fresh database
@@ -84,16 +82,18 @@ export async function startServer(options: {
   command?: string[];
   readyPath?: string;
   extraNodeArgs?: string[];
+  /** Run src/main.ts through tsx (the claims benchmark's query counter hooks into it) instead of dist/main.js. */
+  fromSource?: boolean;
   timeoutMs?: number;
 }): Promise<ServerProcess> {
-  const args = options.command ?? ['--import', 'tsx', ...(options.extraNodeArgs ?? []), 'src/main.ts'];
+  const args = options.command ?? (options.fromSource ? ['--import', 'tsx', ...(options.extraNodeArgs ?? []), 'src/main.ts'] : [...(options.extraNodeArgs ?? []), builtServerEntry()]);
   // The tests' secret key: a server on PostgreSQL refuses to start without one.
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', LICENSEPOOL_SECRET_KEY: TEST_SECRET_KEY };
   for (const [k, v] of Object.entries(options.env)) {
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const child = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   const errors: string[] = [];
   const exited = new Promise<void>((resolve) => child.once('exit', () => { running.delete(child); resolve(); }));

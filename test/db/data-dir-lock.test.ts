@@ -10,10 +10,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { DataDirLockedError, LOCK_FILE, lockDataDir } from '../../src/db/data-dir-lock.js';
+import { REPO_ROOT } from '../repo.js';
 
-const MODULE = fileURLToPath(new URL('../../src/db/data-dir-lock.ts', import.meta.url));
+const MODULE = join(REPO_ROOT, 'src/db/data-dir-lock.ts');
 const CONTENDERS = 6;
 
 /** The PID of a process that has ended. */

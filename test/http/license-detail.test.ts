@@ -3,6 +3,7 @@
  * (L9: a PDF whose extracted text holds the key, location, modules, limits and term), seed 003.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { generateLicenseKey } from '../../src/domain/license-keys.js';
@@ -10,8 +11,9 @@ import { renderCertificate, toWinAnsi } from '../../src/modules/licenses/license
 import type { LicenseSummary } from '../../src/modules/licenses/licenses-detail.schemas.js';
 import type { LicenseRow } from '../../src/modules/state/state.repo.js';
 import { backends, call, childPool, createTestApp, ok, person, vendor, type TestApp, type Tree } from '../helpers.js';
+import { REPO_ROOT } from '../repo.js';
 
-const STANDARD_FONTS = new URL('../../node_modules/pdfjs-dist/standard_fonts/', import.meta.url).pathname;
+const STANDARD_FONTS = `${join(REPO_ROOT, 'node_modules/pdfjs-dist/standard_fonts')}/`;
 
 /** The text of every page of a PDF, as a reader (pdf.js) extracts it. */
 async function pdfText(bytes: Uint8Array): Promise<{ pages: string[]; text: string }> {

@@ -13,11 +13,11 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { createScratchDatabase } from '../concurrency/fleet.js';
 import { backends, TEST_SECRET_KEY } from '../helpers.js';
+import { REPO_ROOT } from '../repo.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = REPO_ROOT;
 const ADMIN = { email: 'admin@localhost.localdomain', password: 'a start-up test password' };
 const START_TIMEOUT_MS = 90_000;
 const LOGINS_PER_BATCH = 8;

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
+import { REPO_ROOT } from '../repo.js';
 
-const SDK_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../packages/client/src');
+const SDK_DIR = join(REPO_ROOT, 'packages/client/src');
 const ALLOWED_PACKAGES = new Set(['jose']);
 
 /** Node's own globals, which a browser does not have. */

@@ -5,12 +5,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import { dirname, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { backends, childPool, createTestApp, ok, person, vendor, type TestApp, type Tree } from '../helpers.js';
+import { REPO_ROOT } from '../repo.js';
 
-const ROOT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT_DIR = REPO_ROOT;
 
 interface Run {
   code: number | null;
