@@ -9,6 +9,7 @@ import { registerAuth } from './http/auth.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { registerInputGuards } from './http/input.js';
 import { registerMetrics } from './http/metrics.js';
+import { finishDocument } from './http/openapi.js';
 import { registerProblemHandlers, sendFrameworkProblem } from './http/problem.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import type { Deps } from './lib/context.js';
@@ -109,6 +110,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       info: {
         title: 'licensepool',
         version: '0.1.0',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
         description: 'License pools in a reseller tree, exact claims and signed offline licenses. Errors are RFC 9457 problem+json with a stable `code`.',
       },
       components: {
@@ -120,7 +122,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       security: [{ bearer: [] }, { session: [] }],
     },
     transform: jsonSchemaTransform,
-    transformObject: idempotency.documentHeader,
+    transformObject: finishDocument(idempotency.documentHeader),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -15,7 +15,8 @@ export const CreateAccessRuleBody = z
   .superRefine((b, ctx) => {
     const ok = b.match === 'email' ? Email.safeParse(b.value).success : DOMAIN.test(b.value);
     if (!ok) ctx.addIssue({ code: 'custom', path: ['value'], message: b.match === 'email' ? 'not an e-mail address' : 'not a domain name' });
-  });
+  })
+  .meta({ examples: [{ effect: 'exclude', match: 'domain', value: 'rival.example' }] });
 export type CreateAccessRuleBody = z.infer<typeof CreateAccessRuleBody>;
 
 export const AccessRule = z.object({
@@ -25,7 +26,7 @@ export const AccessRule = z.object({
   match: z.enum(['domain', 'email']),
   value: z.string(),
   createdAt: Timestamp,
-});
+}).meta({ id: 'AccessRule' });
 
 export const presentAccessRule = (r: AccessRuleRow): z.infer<typeof AccessRule> => ({
   id: r.id,
@@ -43,4 +44,4 @@ export const AccessVerdict = z.object({
   poolId: z.string().optional().describe('The pool on the path whose rules refuse'),
   ruleId: z.string().nullable().optional().describe('The rule that refuses (null: no include rule matched)'),
   reason: z.string().optional(),
-});
+}).meta({ id: 'AccessVerdict' });

@@ -5,7 +5,7 @@ import { iso } from '../../lib/time.js';
 import { Account } from '../accounts/accounts.schemas.js';
 import type { TokenRow } from './auth.repo.js';
 
-export const LoginBody = z.object({ email: Email, password: z.string().min(1).max(256) }).strict();
+export const LoginBody = z.object({ email: Email, password: z.string().min(1).max(256) }).strict().meta({ examples: [{ email: 'operator@bas-ip.example', password: 'correct horse battery staple' }] });
 export type LoginBody = z.infer<typeof LoginBody>;
 
 export const LoginResponse = z.object({
@@ -13,7 +13,7 @@ export const LoginResponse = z.object({
   csrfToken: z.string().describe('Send as `X-CSRF-Token` on unsafe requests authenticated by the cookie'),
   expiresAt: Timestamp,
   account: Account,
-});
+}).meta({ id: 'LoginResponse' });
 
 export const CreateTokenBody = z
   .object({
@@ -26,7 +26,8 @@ export const CreateTokenBody = z
   .refine((b) => (b.poolId === undefined) === (b.role === undefined), {
     message: 'poolId and role go together',
     path: ['role'],
-  });
+  })
+  .meta({ examples: [{ name: 'ERP integration', poolId: 'pool_01jeq3v6f0e8ns3m2bq9w8xk4t', role: 'operator', expiresAt: '2027-01-01T00:00:00Z' }] });
 export type CreateTokenBody = z.infer<typeof CreateTokenBody>;
 
 export const ApiToken = z.object({
@@ -36,8 +37,8 @@ export const ApiToken = z.object({
   role: z.enum(ROLES).nullable(),
   expiresAt: Timestamp.nullable(),
   createdAt: Timestamp,
-});
-export const CreatedApiToken = ApiToken.extend({ token: z.string().describe('Shown once; store it now') });
+}).meta({ id: 'ApiToken' });
+export const CreatedApiToken = ApiToken.extend({ token: z.string().describe('Shown once; store it now') }).meta({ id: 'CreatedApiToken' });
 
 export function presentToken(t: TokenRow): z.infer<typeof ApiToken> {
   return { id: t.id, name: t.name, poolId: t.poolId, role: t.role, expiresAt: iso(t.expiresAt), createdAt: iso(t.createdAt)! };

@@ -24,7 +24,8 @@ export const CreateClaimBody = z
   })
   .strict()
   .refine((b) => (b.kind === 'borrow') === (b.borrowDays !== undefined), { message: 'borrowDays goes with kind borrow, and only with it', path: ['borrowDays'] })
-  .refine((b) => !b.queue || b.kind === 'lease', { message: 'only a lease waits in a queue', path: ['queue'] });
+  .refine((b) => !b.queue || b.kind === 'lease', { message: 'only a lease waits in a queue', path: ['queue'] })
+  .meta({ examples: [{ memberId: 'mem_01jeq3x9t2b4c6d8e0f2g4h6jk', meter: 'mobile_apps', kind: 'lease', quantity: 1, ttlSeconds: 900, fingerprint: 'iphone-15-anna', queue: true }] });
 export type CreateClaimBody = z.infer<typeof CreateClaimBody>;
 
 export const ListClaimsQuery = z
@@ -52,7 +53,7 @@ export const Claim = z.object({
   createdAt: Timestamp,
   endedAt: Timestamp.nullable(),
   endReason: z.string().nullable(),
-});
+}).meta({ id: 'Claim' });
 
 /** The answer to a new claim: a borrow also carries its signed license file. */
 export const NewClaim = Claim.extend({
@@ -60,7 +61,7 @@ export const NewClaim = Claim.extend({
     .string()
     .optional()
     .describe('Borrows: a license token (compact JWS, EdDSA, typ license+jwt) for offline use until expiresAt; verify it with the SDK against /.well-known/jwks.json'),
-});
+}).meta({ id: 'NewClaim' });
 
 /** A claim as the clock sees it: never live past its end, swept or not. */
 export function claimStatusAt(c: ClaimRow, now: Date): ClaimRow['status'] {

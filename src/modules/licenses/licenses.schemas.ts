@@ -25,7 +25,8 @@ export const PlaceLicenseBody = z
     validFrom: TimestampInput.optional().describe('Default: now'),
     validUntil: TimestampInput.nullable().optional().describe('Absent or null: no end'),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ name: 'Basic', limits: { sip_numbers: 50, mobile_apps: 100 }, features: ['door_opening'], validFrom: '2026-01-01T00:00:00Z', validUntil: '2026-12-31T23:59:59Z' }] });
 export type PlaceLicenseBody = z.infer<typeof PlaceLicenseBody>;
 
 export const UpdateLicenseBody = z
@@ -37,7 +38,8 @@ export const UpdateLicenseBody = z
     validUntil: TimestampInput.nullable().optional(),
   })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field to change' });
+  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field to change' })
+  .meta({ examples: [{ limits: { sip_numbers: 80 }, validUntil: '2027-12-31T23:59:59Z' }] });
 export type UpdateLicenseBody = z.infer<typeof UpdateLicenseBody>;
 
 export const LicenseRequestData = z
@@ -73,7 +75,8 @@ export const CreateLicenseBody = z
       .optional(),
     request: LicenseRequestData.optional(),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ rootId: 'pool_01jeq3v6f0e8ns3m2bq9w8xk4t', name: 'Octopus Hotel 120', limits: { rooms: 120 }, features: ['door_opening'], termMonths: 12, startRule: { type: 'on_activation' }, billing: { interval: 'annual', contractYears: 3 }, request: { partner: 'Hotel Partners AG', accessPoints: 40, rooms: 120 } }] });
 export type CreateLicenseBody = z.infer<typeof CreateLicenseBody>;
 
 export const ActivateLicenseBody = z
@@ -81,10 +84,11 @@ export const ActivateLicenseBody = z
     key: z.string().trim().min(1).max(100).describe('The license key as typed: case, spaces and dashes do not matter'),
     poolId: IdParam.describe('The pool (location) to bind the license to, for good'),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ key: '4ET9J-FT69G-6HJW4-NH937-FHEX3', poolId: 'pool_01jeq3w2m4f7a9c5d1e6g8h0jk' }] });
 export type ActivateLicenseBody = z.infer<typeof ActivateLicenseBody>;
 
-export const ConnectionBody = z.object({ serial: z.string().trim().min(1).max(100).describe('The connecting device') }).strict();
+export const ConnectionBody = z.object({ serial: z.string().trim().min(1).max(100).describe('The connecting device') }).strict().meta({ examples: [{ serial: 'SN-000123' }] });
 export type ConnectionBody = z.infer<typeof ConnectionBody>;
 
 export const ConnectionResult = z.object({
@@ -93,7 +97,7 @@ export const ConnectionResult = z.object({
   licenses: z
     .array(z.object({ id: z.string(), status: z.enum(LICENSE_STATUSES), connections: z.number().int(), threshold: z.number().int() }))
     .describe('The licenses of the pool that were waiting for connections, after this one'),
-});
+}).meta({ id: 'ConnectionResult' });
 
 export const LicenseActionParams = z.object({ id: IdParam, action: z.enum(['suspend', 'resume', 'finalize']) }).strict();
 
@@ -140,6 +144,9 @@ export type ListLicensesQuery = z.infer<typeof ListLicensesQuery>;
 export const ExportLicensesQuery = z.object(LicenseFilterFields).strict();
 export type ExportLicensesQuery = z.infer<typeof ExportLicensesQuery>;
 
+/** How a license is billed, as its answers show it. */
+export const Billing = z.object({ interval: z.enum(BILLING_INTERVALS), contractYears: z.number().int() }).meta({ id: 'Billing' });
+
 export const License = z.object({
   id: z.string(),
   rootId: z.string(),
@@ -154,13 +161,13 @@ export const License = z.object({
   validUntil: Timestamp.nullable().describe('The end: start + term, or the fixed end date'),
   termMonths: z.number().int().nullable(),
   startRule: z.object({ type: z.enum(START_RULES), threshold: z.number().int().optional() }),
-  billing: z.object({ interval: z.enum(BILLING_INTERVALS), contractYears: z.number().int() }).nullable(),
+  billing: Billing.nullable(),
   request: LicenseRequestData.nullable(),
   activatedAt: Timestamp.nullable(),
   activatedBy: z.string().nullable(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
-});
+}).meta({ id: 'License' });
 
 export function presentLicense(l: LicenseRow, now: Date): z.infer<typeof License> {
   return {
@@ -194,4 +201,4 @@ export const HistoryEntry = z.object({
   before: z.unknown(),
   after: z.unknown(),
   requestId: z.string().nullable(),
-});
+}).meta({ id: 'HistoryEntry' });

@@ -21,7 +21,8 @@ export const ImportMembersBody = z
   .string()
   .describe(
     'The CSV file (text/csv, UTF-8). Its first line is a header naming the columns `email`, or `serial` and `type`, or all three (other columns are ignored); then one member per line: a person by the e-mail of an existing account, or a device by serial and type. Separator: comma, semicolon or tab, as the header uses. Blank lines are skipped.',
-  );
+  )
+  .meta({ examples: ['email,serial,type\nanna.muster@example.com,,\n,SN-000123,AV-07\n'] });
 
 export const ImportRowResult = z.object({
   line: z.number().int().describe("The row's line in the file (the header is line 1)"),
@@ -29,10 +30,10 @@ export const ImportRowResult = z.object({
   memberId: z.string().optional().describe('The new member (pending), when added'),
   code: z.string().optional().describe('Why the row failed: the code the add-member route would answer (ACCOUNT_NOT_FOUND, DEVICE_BLOCKED, MEMBER_IN_OTHER_POOL, MEMBER_EXISTS, VALIDATION_FAILED…), or DUPLICATE_ROW'),
   detail: z.string().optional(),
-});
+}).meta({ id: 'ImportRowResult' });
 
 export const ImportMembersResult = z.object({
   imported: z.number().int().describe('Rows added as members'),
   failed: z.number().int().describe('Rows not added'),
   rows: z.array(ImportRowResult).describe('One result per data row, in line order'),
-});
+}).meta({ id: 'ImportMembersResult' });

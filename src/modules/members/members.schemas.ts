@@ -19,7 +19,8 @@ export const AddMemberBody = z
     device: DeviceInput.optional().describe('A device: its serial and type'),
   })
   .strict()
-  .refine((b) => (b.email === undefined) !== (b.device === undefined), { message: 'give either email or device, not both' });
+  .refine((b) => (b.email === undefined) !== (b.device === undefined), { message: 'give either email or device, not both' })
+  .meta({ examples: [{ device: { serial: 'SN-000123', type: 'AV-07' } }] });
 export type AddMemberBody = z.infer<typeof AddMemberBody>;
 
 export const ListMembersQuery = z.object({ status: z.enum(MEMBER_STATUSES).optional(), ...PageQuery }).strict();
@@ -36,7 +37,7 @@ export const Member = z.object({
   device: z.object({ id: z.string(), serial: z.string(), type: z.string(), status: z.enum(DEVICE_STATUSES) }).nullable(),
   decidedAt: Timestamp.nullable(),
   createdAt: Timestamp,
-});
+}).meta({ id: 'Member' });
 
 export function presentMember({ member, account, device }: MemberView): z.infer<typeof Member> {
   return {
@@ -85,7 +86,7 @@ export const MemberEntitlements = z.object({
       until: Until,
     }),
   ),
-});
+}).meta({ id: 'MemberEntitlements' });
 
 export function presentEntitlements(view: MemberView, at: Date, e: Entitlements): z.infer<typeof MemberEntitlements> {
   return {

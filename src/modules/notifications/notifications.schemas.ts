@@ -39,7 +39,7 @@ export const OutboxMessage = z.object({
   attempts: z.number().int().describe('Attempts to send it so far'),
   lastError: z.string().nullable().describe('Why the last attempt failed'),
   sentAt: Timestamp.nullable(),
-});
+}).meta({ id: 'OutboxMessage' });
 
 export const presentMessage = (m: OutboxRow): z.infer<typeof OutboxMessage> => ({
   id: m.id,
@@ -63,7 +63,7 @@ export const presentMessage = (m: OutboxRow): z.infer<typeof OutboxMessage> => (
 });
 
 /** A license's notifications tab (L8 [003]): the messages about it, without their bodies. */
-export const LicenseNotification = OutboxMessage.pick({ id: true, at: true, event: true, to: true, subject: true, status: true, sentAt: true });
+export const LicenseNotification = OutboxMessage.pick({ id: true, at: true, event: true, to: true, subject: true, status: true, sentAt: true }).meta({ id: 'LicenseNotification' });
 
 export const presentLicenseNotification = (m: OutboxRow): z.infer<typeof LicenseNotification> => {
   const { id, at, event, to, subject, status, sentAt } = presentMessage(m);
@@ -80,7 +80,7 @@ const Subject = z.string().min(1).max(500).describe('Mustache; plain text, on on
 const Text = z.string().min(1).max(50_000).describe('Mustache; the plain-text part, nothing escaped');
 const Html = z.string().min(1).max(100_000).describe('Mustache; the HTML part: every {{variable}} is HTML-escaped, and {{{raw}}} is refused');
 
-export const PutTemplateBody = z.object({ subject: Subject, text: Text, html: Html }).strict();
+export const PutTemplateBody = z.object({ subject: Subject, text: Text, html: Html }).strict().meta({ examples: [{ subject: '[{{rootName}}] Welcome, {{company}}', text: 'Your application for {{company}} was approved.', html: '<p>Your application for <b>{{company}}</b> was approved.</p>' }] });
 export type PutTemplateBody = z.infer<typeof PutTemplateBody>;
 
 export const PreviewBody = z
@@ -93,7 +93,8 @@ export const PreviewBody = z
       .optional()
       .describe("Values to render with, over the event's samples"),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ subject: '[{{rootName}}] Welcome, {{company}}', variables: { company: 'Lakeview Property AG' } }] });
 export type PreviewBody = z.infer<typeof PreviewBody>;
 
 const Variable = z.object({ name: z.string(), description: z.string(), sample: z.union([z.string(), z.number()]) });
@@ -108,7 +109,7 @@ export const Template = z.object({
   html: z.string(),
   variables: z.array(Variable),
   updatedAt: Timestamp.nullable().describe('When the root last saved its version'),
-});
+}).meta({ id: 'Template' });
 
 export function presentTemplate(event: TemplateEvent, own: { template: TemplateText; updatedAt: Date } | null): z.infer<typeof Template> {
   const def = EVENT_TEMPLATES[event];
@@ -132,7 +133,7 @@ export const Preview = z.object({
   text: z.string(),
   html: z.string(),
   variables: z.record(z.string(), z.union([z.string(), z.number()])).describe('The values rendered with'),
-});
+}).meta({ id: 'Preview' });
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -141,11 +142,12 @@ export const NotificationSettings = z.object({
   rootId: z.string(),
   notifyParentAdmins: z.boolean().describe("Pool notices (license status, limit reached, expiry reminders) also go to the admins of the pool's parent"),
   updatedAt: Timestamp.nullable(),
-});
+}).meta({ id: 'NotificationSettings' });
 
 export const PatchSettingsBody = z
   .object({ notifyParentAdmins: z.boolean().describe("Also tell the admins of a pool's parent (the reseller); default true") })
-  .strict();
+  .strict()
+  .meta({ examples: [{ notifyParentAdmins: true }] });
 
 export const presentSettings = (rootId: string, row: SettingsRow | undefined): z.infer<typeof NotificationSettings> => ({
   rootId,

@@ -8,7 +8,8 @@ export const SyncBody = z
     memberId: IdParam.optional().describe("The membership to sync; default the caller's own, when its account has exactly one (in `rootId`, if given)"),
     rootId: IdParam.optional().describe('Without memberId: look for the caller\'s membership in this root only'),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ rootId: 'pool_01jeq3v6f0e8ns3m2bq9w8xk4t' }] });
 export type SyncBody = z.infer<typeof SyncBody>;
 
 export const SyncToken = z.object({
@@ -16,7 +17,7 @@ export const SyncToken = z.object({
   memberId: z.string(),
   device: z.object({ serial: z.string(), type: z.string() }).nullable(),
   token: z.string().describe('Compact JWS (EdDSA, `typ: license+jwt`, header `kid`); verify offline against /.well-known/jwks.json'),
-});
+}).meta({ id: 'SyncToken' });
 
 export const SyncResult = z.object({
   memberId: z.string(),
@@ -29,5 +30,5 @@ export const SyncResult = z.object({
   entitlements: MemberEntitlements,
   tokens: z.array(SyncToken).describe("The member's own license first, then one per verified device of its pool"),
   packages: z.array(Package).describe("The root's packages that the member's features or licensed meters entitle it to"),
-});
+}).meta({ id: 'SyncResult' });
 export type SyncResult = z.infer<typeof SyncResult>;

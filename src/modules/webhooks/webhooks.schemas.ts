@@ -35,7 +35,8 @@ export const CreateWebhookBody = z
     description: Description.optional(),
     enabled: z.boolean().default(true),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ url: 'https://hooks.bas-ip.example/licensepool', events: ['license.created', 'license.expired', 'pool.limit_reached'], description: 'ERP sync' }] });
 export type CreateWebhookBody = z.infer<typeof CreateWebhookBody>;
 
 export const UpdateWebhookBody = z
@@ -46,7 +47,8 @@ export const UpdateWebhookBody = z
     enabled: z.boolean().optional().describe('A disabled endpoint gets no new deliveries, and its pending ones end failed'),
   })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, 'change at least one field');
+  .refine((b) => Object.keys(b).length > 0, 'change at least one field')
+  .meta({ examples: [{ events: ['*'], enabled: false }] });
 export type UpdateWebhookBody = z.infer<typeof UpdateWebhookBody>;
 
 export const WebhookParams = z.object({ id: IdParam, webhookId: IdParam }).strict();
@@ -70,11 +72,11 @@ export const Webhook = z.object({
   enabled: z.boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
-});
+}).meta({ id: 'Webhook' });
 
 export const WebhookWithSecret = Webhook.extend({
   secret: z.string().describe('The signing secret (`whsec_…`); shown only now: keep it'),
-});
+}).meta({ id: 'WebhookWithSecret' });
 
 export const presentWebhook = (w: WebhookEndpointRow): z.infer<typeof Webhook> => ({
   id: w.id,
@@ -99,7 +101,7 @@ export const Delivery = z.object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   deliveredAt: Timestamp.nullable(),
-});
+}).meta({ id: 'Delivery' });
 
 export const Attempt = z.object({
   attempt: z.number().int(),
@@ -108,12 +110,12 @@ export const Attempt = z.object({
   error: z.string().nullable(),
   durationMs: z.number().int(),
   responseBody: z.string().nullable().describe("The start of the receiver's answer (1 KiB at most)"),
-});
+}).meta({ id: 'Attempt' });
 
 export const DeliveryDetail = Delivery.extend({
   body: z.string().describe('The exact body sent: `{ type, timestamp, data }`'),
   attemptLog: z.array(Attempt),
-});
+}).meta({ id: 'DeliveryDetail' });
 
 export const presentDelivery = (d: WebhookDeliveryRow): z.infer<typeof Delivery> => ({
   id: d.id,
