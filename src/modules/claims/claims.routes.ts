@@ -77,7 +77,7 @@ export const claimRoutes: FastifyPluginAsyncZod<{ deps: Deps; maxBatch?: number 
       operationId: 'releaseClaim',
       summary: "Force-release a live claim (operators, and admins of the claim's pool or above): it ends with reason released_by_admin",
       description:
-        "Ends a live claim of any kind as a check-in does (its units come back, the queue is served), recorded as `released_by_admin` with an audit event `claim.released_by_admin`. The holder's next heartbeat answers 410 CLAIM_ENDED with that reason. Managers, deputies and the holder get 403 (they check the claim in with DELETE); a claim that has already ended answers 410 CLAIM_ENDED.",
+        "Ends a live claim of any kind as a check-in does (its units come back, the queue is served), recorded as `released_by_admin` with an audit event `claim.released_by_admin`. The holder's next heartbeat answers 410 CLAIM_ENDED with that reason. Managers and deputies get 403 (they check the claim in with DELETE), anyone who cannot read the pool 404 (the holder's own app included); a claim that has already ended answers 410 CLAIM_ENDED.",
       params: IdParams,
       response: { 200: Claim, 410: Problem, ...ERROR_RESPONSES },
     },

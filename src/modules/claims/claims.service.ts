@@ -8,6 +8,7 @@ import { noteLimitsReached } from '../notifications/limit-reached.js';
 import { signLicense } from '../signing/signing.service.js';
 import { claimantFor, listScopeFor, mayActOnBehalfOf, poolPathOf } from './claimants.js';
 import { reconcileRoot, type ClaimEngine, type ClaimOp, type Drift, type Outcome } from './claims.engine.js';
+import { poolFor } from '../pools/pool-access.js';
 import { findRootPoolIds } from '../pools/pools.repo.js';
 import { extendLease, findClaim, findClaims, findHolders, type ClaimRow, type Holder } from './claims.repo.js';
 import { claimStatusAt, type CreateClaimBody, type ListClaimsQuery } from './claims.schemas.js';
@@ -85,17 +86,18 @@ export async function listClaims(deps: Deps, actor: Actor, query: ListClaimsQuer
  * ends a live claim of any kind. It goes through the engine as a check-in does, so the units
  * come back exactly and the queue is served; the claim ends `released` with the reason
  * `released_by_admin`, which its holder learns on its next heartbeat (410), and an audit event
- * `claim.released_by_admin` records who. Managers and deputies are not offered it: they check
- * their members' claims in (`DELETE /v1/claims/{id}`), which is what a holder does. Whoever may
- * see the claim but not release it gets 403; anyone else 404.
+ * `claim.released_by_admin` records who. Managers and deputies are not offered it (403): they
+ * check their members' claims in (`DELETE /v1/claims/{id}`), as a holder does. Whoever cannot
+ * read the claim's pool gets 404, as for any act on a pool — the holder's own app included: a
+ * member's app has no business ending claims as an admin, its own or others'.
  */
 export async function releaseClaimByAdmin(deps: Deps, engine: ClaimEngine, actor: Actor, claimId: string): Promise<ClaimRow> {
   if (!isIdOf('claim', claimId)) throw notFound('claim');
   const claim = await findClaim(deps.db, claimId);
   if (!claim) throw notFound('claim');
   if (!can(actor.principal, await poolPathOf(deps.db, claim.poolId), 'administer')) {
-    await mayActOnBehalfOf(deps.db, actor, claim.memberId, claim.poolId, 'claim');
-    throw new AppError('FORBIDDEN', "only an operator or an admin of the claim's pool, or of a pool above it, may release it; its holder checks it in");
+    // 404 for whoever cannot read the pool (another tenant, the holder's own app), 403 for its managers.
+    await poolFor(deps.db, actor, claim.poolId, 'administer', { what: 'claim' });
   }
   const ended = (c: ClaimRow) => {
     const status = claimStatusAt(c, deps.clock.now());
