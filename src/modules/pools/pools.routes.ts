@@ -11,6 +11,7 @@ import {
   PaymentMethodBody,
   PoolInitialization,
   presentInitialization,
+  ListedPool,
   ListPoolsQuery,
   CreatePoolBody,
   CreatedRoot,
@@ -60,8 +61,16 @@ export const poolRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { d
   });
 
   app.get('/v1/pools', {
-    schema: { tags, summary: 'List the pools you can see', querystring: ListPoolsQuery, response: { 200: Page(Pool), ...ERROR_RESPONSES } },
-  }, async (request) => toPage(await listPools(deps, actorOf(request), request.query), request.query.limit, presentPool));
+    schema: {
+      tags,
+      summary: 'List the pools you can see: children of a pool (parentId), where your tree starts (top=true), or by name (q); tree=true adds what a tree view needs',
+      querystring: ListPoolsQuery,
+      response: { 200: Page(ListedPool), ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const { rows, tree } = await listPools(deps, actorOf(request), request.query);
+    return toPage(rows, request.query.limit, (p) => ({ ...presentPool(p), ...(tree ? { tree: tree.get(p.id)! } : {}) }));
+  });
 
   app.get('/v1/pools/:id', {
     schema: { tags, summary: 'Read a pool', params: IdParams, response: { 200: Pool, ...ERROR_RESPONSES } },
