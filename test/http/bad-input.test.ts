@@ -126,6 +126,12 @@ const BODY_ROUTES: BodyRow[] = [
   },
   {
     method: 'POST',
+    route: '/v1/licenses/{id}/preview',
+    url: (w) => `/v1/licenses/${w.license}/preview`,
+    valid: () => ({ name: 'Gold', limits: { seats: 3 }, features: [], validFrom: '2026-01-01T00:00:00Z', validUntil: '2026-06-01T00:00:00+02:00' }),
+  },
+  {
+    method: 'POST',
     route: '/v1/licenses',
     url: () => '/v1/licenses',
     valid: (w) => ({

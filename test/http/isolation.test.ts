@@ -103,6 +103,9 @@ const TABLE: Row[] = [
   { method: 'GET', route: '/v1/pools', url: (a) => `/v1/pools?rootId=${a.root}`, ...listed },
   { method: 'GET', route: '/v1/pools', url: (a) => `/v1/pools?parentId=${a.root}`, ...listed },
   { method: 'GET', route: '/v1/pools', url: () => '/v1/pools?q=alpha', ...listed },
+  { method: 'GET', route: '/v1/pools', url: (a) => `/v1/pools?parentId=${a.root}&tree=true`, ...listed },
+  { method: 'GET', route: '/v1/pools', url: () => '/v1/pools?q=alpha&tree=true', ...listed },
+  { method: 'GET', route: '/v1/pools', url: () => '/v1/pools?top=true&tree=true', ...listed },
   { method: 'GET', route: '/v1/pools/{id}', url: (a) => `/v1/pools/${a.root}`, ...denied },
   { method: 'GET', route: '/v1/pools/{id}', url: (a) => `/v1/pools/${a.child}`, ...denied },
   { method: 'PATCH', route: '/v1/pools/{id}', url: (a) => `/v1/pools/${a.child}`, body: () => ({ name: 'hijacked' }), ...denied },
@@ -159,6 +162,7 @@ const TABLE: Row[] = [
   { method: 'GET', route: '/v1/licenses.csv', url: (a) => `/v1/licenses.csv?poolId=${a.child}`, ...denied },
   { method: 'GET', route: '/v1/licenses/{id}', url: (a) => `/v1/licenses/${a.license.id}`, ...denied },
   { method: 'PATCH', route: '/v1/licenses/{id}', url: (a) => `/v1/licenses/${a.license.id}`, body: (a) => ({ limits: { [a.meter.key]: 0 } }), ...denied },
+  { method: 'POST', route: '/v1/licenses/{id}/preview', url: (a) => `/v1/licenses/${a.license.id}/preview`, body: (a) => ({ limits: { [a.meter.key]: 0 } }), ...denied },
   ...(['suspend', 'resume', 'finalize'] as const).map((action): Row => ({
     method: 'POST',
     route: '/v1/licenses/{id}/{action}',
@@ -258,6 +262,9 @@ const TABLE: Row[] = [
     memberSees: (a) => [a.child, a.root, a.member.id, a.claimId, a.releasedClaimId, a.ticketClaimId, a.meter.key],
   },
   { method: 'GET', route: '/v1/claims', url: (a) => `/v1/claims?poolId=${a.child}`, ...denied },
+  { method: 'GET', route: '/v1/claims', url: (a) => `/v1/claims?poolId=${a.root}&subtree=true&live=true`, ...denied },
+  // Force-release is for the pool's operators and admins: not even the holder's own app may use it.
+  { method: 'POST', route: '/v1/claims/{id}/release', url: (a) => `/v1/claims/${a.claimId}/release`, ...denied },
   { method: 'GET', route: '/v1/pools/{id}/reconcile', url: (a) => `/v1/pools/${a.root}/reconcile`, ...denied },
   { method: 'POST', route: '/v1/pools/{id}/reconcile', url: (a) => `/v1/pools/${a.root}/reconcile`, ...denied },
   // Every root the caller operates: B's operator reconciles B's root, a member none.
@@ -301,6 +308,7 @@ const TABLE: Row[] = [
     memberSees: (a) => [a.child, a.root, a.member.id, a.ticketId, a.ticketClaimId, a.meter.key],
   },
   { method: 'GET', route: '/v1/tickets', url: (a) => `/v1/tickets?poolId=${a.child}`, ...denied },
+  { method: 'GET', route: '/v1/tickets', url: (a) => `/v1/tickets?poolId=${a.root}&subtree=true&open=true`, ...denied },
   { method: 'GET', route: '/v1/tickets', url: () => '/v1/tickets', ...listed },
   ...(['', '/events'] as const).map((tail): Row => ({
     method: 'GET',

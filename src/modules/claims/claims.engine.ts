@@ -95,7 +95,16 @@ export interface ReleaseOp {
   claimId: string;
   /** Recorded when the claim is a ticket's hold: checking it in gives the ticket up. */
   actor?: Actor | undefined;
+  /**
+   * Ended by an operator or admin of its pool ("force-release", `POST /v1/claims/{id}/release`)
+   * rather than checked in by its holder: the end reason is `released_by_admin` and the batch
+   * writes an audit event `claim.released_by_admin` (check-ins write none: they are the hot path).
+   */
+  byAdmin?: boolean | undefined;
 }
+
+/** The end reason of a claim an operator or admin released; its holder's next heartbeat answers 410 with it. */
+export const RELEASED_BY_ADMIN = 'released_by_admin';
 
 /** Serving a queue: a hold for its head ticket, decided like a claim. */
 export interface HoldOp {
@@ -370,6 +379,8 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
     };
     const created: ClaimRow[] = [];
     const checkedIn: string[] = [];
+    /** The ones of `checkedIn` an operator or admin released. */
+    const releasedByAdmin: string[] = [];
     const holdsGivenUp: string[] = [];
     const leases: { id: string; ttlSeconds: number; expiresAt: Date; fingerprint: string | null }[] = [];
     const newTickets: TicketRow[] = [];
@@ -404,10 +415,29 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
         }
         add(touchedByRelease(claim), -claim.quantity);
         checkedIn.push(claim.id);
+        const endReason = op.byAdmin ? RELEASED_BY_ADMIN : 'checked in';
+        if (op.byAdmin) {
+          releasedByAdmin.push(claim.id);
+          audits.push({
+            actor: op.actor ?? SYSTEM_ACTOR,
+            entry: {
+              action: 'claim.released_by_admin',
+              entityType: 'claim',
+              entityId: claim.id,
+              rootId: claim.rootId,
+              poolId: claim.poolId,
+              memberId: claim.memberId,
+              before: { status: 'live', kind: claim.kind, meter: claim.meterKey, quantity: claim.quantity, expiresAt: claim.expiresAt, fingerprint: claim.fingerprint },
+              after: { status: 'released', endReason },
+            },
+          });
+        }
         // Checking in a ticket's hold gives the ticket up.
         const ticket = ticketOfHold.get(claim.id);
-        if (ticket && ticketById.get(ticket.id)!.status === 'held') moveTicket(ticketById.get(ticket.id)!, op.actor ?? SYSTEM_ACTOR, { status: 'cancelled' }, { reason: 'its hold was checked in' });
-        outcomes.push({ type: 'released', claim: { ...claim, status: 'released', endedAt: now, endReason: 'checked in' } });
+        if (ticket && ticketById.get(ticket.id)!.status === 'held') {
+          moveTicket(ticketById.get(ticket.id)!, op.actor ?? SYSTEM_ACTOR, { status: 'cancelled' }, { reason: op.byAdmin ? 'its hold was released by an admin' : 'its hold was checked in' });
+        }
+        outcomes.push({ type: 'released', claim: { ...claim, status: 'released', endedAt: now, endReason } });
         continue;
       }
 
@@ -585,7 +615,8 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
     const changed = new Map([...counters].filter(([k, v]) => before.get(k) !== v));
     await writeCounters(tx, changed);
     await insertClaims(tx, created);
-    await endClaims(tx, checkedIn, 'released', now, 'checked in');
+    await endClaims(tx, checkedIn.filter((id) => !releasedByAdmin.includes(id)), 'released', now, 'checked in');
+    await endClaims(tx, releasedByAdmin, 'released', now, RELEASED_BY_ADMIN);
     await endClaims(tx, holdsGivenUp, 'released', now, 'ticket cancelled');
     await endClaims(tx, expiring.map((c) => c.id), 'expired', now, 'not renewed in time');
     for (const lease of leases) await convertHoldToLease(tx, lease.id, lease);

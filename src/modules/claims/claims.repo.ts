@@ -144,9 +144,13 @@ export async function findClaim(db: Executor, id: string): Promise<ClaimRow | un
   return row;
 }
 
-export async function findClaims(db: Executor, f: { poolId?: string; within?: readonly string[]; memberId?: string; live?: boolean; after?: string; limit: number; now: Date }) {
+export async function findClaims(
+  db: Executor,
+  f: { poolId?: string; subtreeOf?: string; within?: readonly string[]; memberId?: string; live?: boolean; after?: string; limit: number; now: Date },
+) {
   const where: SQL[] = [];
   if (f.poolId) where.push(eq(claims.poolId, f.poolId));
+  if (f.subtreeOf) where.push(inArray(claims.poolId, poolIdsInSubtreesOf(db, [f.subtreeOf])));
   if (f.within) where.push(inArray(claims.poolId, poolIdsInSubtreesOf(db, f.within)));
   if (f.memberId) where.push(eq(claims.memberId, f.memberId));
   if (f.live) where.push(eq(claims.status, 'live'), sql`(${claims.expiresAt} IS NULL OR ${claims.expiresAt} > ${f.now.toISOString()}::timestamptz)`);
@@ -199,3 +203,25 @@ export const countLiveClaimsByKind = (db: Executor, now: Date): Promise<{ kind: 
     .from(claims)
     .where(and(eq(claims.status, 'live'), sql`(${claims.expiresAt} IS NULL OR ${claims.expiresAt} > ${now})`))
     .groupBy(claims.kind);
+
+/** Who a member is, for the people who look after its pool: a person's name and e-mail, or a device's serial and type. */
+export interface Holder {
+  memberId: string;
+  accountId: string | null;
+  name: string | null;
+  email: string | null;
+  deviceSerial: string | null;
+  deviceType: string | null;
+}
+
+/** The holders of these members, in one query (members removed since are absent). */
+export async function findHolders(db: Executor, memberIds: readonly string[]): Promise<Map<string, Holder>> {
+  if (memberIds.length === 0) return new Map();
+  const rows = await db
+    .select({ memberId: members.id, accountId: members.accountId, name: accounts.name, email: accounts.email, deviceSerial: devices.serial, deviceType: devices.type })
+    .from(members)
+    .leftJoin(accounts, eq(accounts.id, members.accountId))
+    .leftJoin(devices, eq(devices.id, members.deviceId))
+    .where(inArray(members.id, [...new Set(memberIds)]));
+  return new Map(rows.map((r) => [r.memberId, r]));
+}

@@ -6,8 +6,8 @@ import { rootFor } from '../pools/pool-access.js';
 import type { Deps } from '../../lib/context.js';
 import { AppError } from '../../lib/errors.js';
 import { ClaimEngine, reconcileRoot } from './claims.engine.js';
-import { Claim, CreateClaimBody, ListClaimsQuery, NewClaim, presentClaim } from './claims.schemas.js';
-import { borrowFile, checkIn, createClaim, getClaim, heartbeat, listClaims, reconcileAllRoots } from './claims.service.js';
+import { Claim, CreateClaimBody, ListClaimsQuery, ListedClaim, NewClaim, presentClaim, presentHolder } from './claims.schemas.js';
+import { borrowFile, checkIn, createClaim, getClaim, heartbeat, listClaims, reconcileAllRoots, releaseClaimByAdmin } from './claims.service.js';
 import { presentTicket, QueuedClaim } from '../queue/tickets.schemas.js';
 import { queuedTicket } from '../queue/tickets.service.js';
 
@@ -54,8 +54,18 @@ export const claimRoutes: FastifyPluginAsyncZod<{ deps: Deps; maxBatch?: number 
   });
 
   app.get('/v1/claims', {
-    schema: { tags, operationId: 'listClaims', description: 'The live claims of a pool, of a member, or (neither given) all within your reach; cursor pages.', summary: 'Claims of a pool, of a member, or (neither given) all within your reach', querystring: ListClaimsQuery, response: { 200: Page(Claim), ...ERROR_RESPONSES } },
-  }, async (request) => toPage(await listClaims(deps, actorOf(request), request.query), request.query.limit, present));
+    schema: {
+      tags,
+      operationId: 'listClaims',
+      description: 'The live claims of a pool (subtree=true: and of the pools below it), of a member, or (neither given) all within your reach, each with who holds it (member, e-mail or device serial); cursor pages.',
+      summary: 'Claims of a pool (subtree=true: and of the pools below it), of a member, or (neither given) all within your reach; each with who holds it',
+      querystring: ListClaimsQuery,
+      response: { 200: Page(ListedClaim), ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const { rows, holders } = await listClaims(deps, actorOf(request), request.query);
+    return toPage(rows, request.query.limit, (c) => ({ ...present(c), holder: presentHolder(holders.get(c.memberId)) }));
+  });
 
   app.get('/v1/claims/:id', {
     schema: { tags, operationId: 'getClaim', description: 'One claim: member, meter, kind, quantity, since, expiry and status.', summary: 'Read a claim', params: IdParams, response: { 200: Claim, ...ERROR_RESPONSES } },
@@ -64,6 +74,18 @@ export const claimRoutes: FastifyPluginAsyncZod<{ deps: Deps; maxBatch?: number 
   app.post('/v1/claims/:id/heartbeat', {
     schema: { tags, operationId: 'renewClaim', description: 'Renews a lease by its own time to live. 410 CLAIM_ENDED once it has ended (expired, revoked, checked in).', summary: 'Renew a lease by its own time to live; 410 when it has ended (expired, revoked, checked in)', params: IdParams, response: { 200: Claim, 410: Problem, ...ERROR_RESPONSES } },
   }, async (request) => present(await heartbeat(deps, actorOf(request), request.params.id)));
+
+  app.post('/v1/claims/:id/release', {
+    schema: {
+      tags,
+      operationId: 'releaseClaim',
+      summary: "Force-release a live claim (operators, and admins of the claim's pool or above): it ends with reason released_by_admin",
+      description:
+        "Ends a live claim of any kind as a check-in does (its units come back, the queue is served), recorded as `released_by_admin` with an audit event `claim.released_by_admin`. The holder's next heartbeat answers 410 CLAIM_ENDED with that reason. Managers and deputies get 403 (they check the claim in with DELETE), anyone who cannot read the pool 404 (the holder's own app included); a claim that has already ended answers 410 CLAIM_ENDED.",
+      params: IdParams,
+      response: { 200: Claim, 410: Problem, ...ERROR_RESPONSES },
+    },
+  }, async (request) => present(await releaseClaimByAdmin(deps, engine, actorOf(request), request.params.id)));
 
   app.delete('/v1/claims/:id', {
     schema: { tags, operationId: 'checkInClaim', description: 'Checks the claim in: its units go back to the pool. Idempotent: a claim already ended answers 204 as well.', summary: 'Check in: give the units back (idempotent)', params: IdParams, response: { 204: z.null(), ...ERROR_RESPONSES } },

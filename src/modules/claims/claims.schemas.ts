@@ -3,7 +3,7 @@ import { CLAIM_KINDS, CLAIM_STATUSES, REQUESTED_CLAIM_KINDS } from '../../db/sch
 import { IdParam, PageQuery, Timestamp } from '../../http/schemas.js';
 import { iso } from '../../lib/time.js';
 import { CatalogKey } from '../catalog/catalog.schemas.js';
-import type { ClaimRow } from './claims.repo.js';
+import type { ClaimRow, Holder } from './claims.repo.js';
 
 /** The bound of the schema; each root sets its own, lower one (`maxLeaseSeconds`, default one day). */
 const MAX_LEASE_SECONDS = 30 * 86_400;
@@ -33,9 +33,11 @@ export const ListClaimsQuery = z
     poolId: IdParam.optional(),
     memberId: IdParam.optional(),
     live: z.enum(['true', 'false']).optional().describe('Only claims live now'),
+    subtree: z.enum(['true', 'false']).optional().describe("With poolId: the claims of the pool's whole subtree, not only of its own members"),
     ...PageQuery,
   })
-  .strict();
+  .strict()
+  .refine((q) => q.subtree !== 'true' || q.poolId !== undefined, { message: 'subtree goes with poolId', path: ['subtree'] });
 export type ListClaimsQuery = z.infer<typeof ListClaimsQuery>;
 
 export const Claim = z.object({
@@ -54,6 +56,21 @@ export const Claim = z.object({
   endedAt: Timestamp.nullable(),
   endReason: z.string().nullable(),
 }).meta({ id: 'Claim' });
+
+export const ClaimHolder = z
+  .object({
+    accountId: z.string().nullable().describe("A person's account; null for a device"),
+    name: z.string().nullable(),
+    email: z.string().nullable(),
+    deviceSerial: z.string().nullable(),
+    deviceType: z.string().nullable(),
+  })
+  .describe('Who holds the claim: a person (name, e-mail) or a device (serial, type)');
+
+/** A claim in a list: with who holds it, for the people who look after the pool ("who holds each seat"). */
+export const ListedClaim = Claim.extend({
+  holder: ClaimHolder.nullable().describe('null once the member has been removed'),
+});
 
 /** The answer to a new claim: a borrow also carries its signed license file. */
 export const NewClaim = Claim.extend({
@@ -85,4 +102,9 @@ export function presentClaim(c: ClaimRow, now: Date): z.infer<typeof Claim> {
     endedAt: iso(c.endedAt),
     endReason: c.endReason,
   };
+}
+
+export function presentHolder(h: Holder | undefined): z.infer<typeof ClaimHolder> | null {
+  if (!h) return null;
+  return { accountId: h.accountId, name: h.name, email: h.email, deviceSerial: h.deviceSerial, deviceType: h.deviceType };
 }

@@ -6,10 +6,11 @@ import { AppError, notFound } from '../../lib/errors.js';
 import { isIdOf } from '../../lib/ids.js';
 import { noteLimitsReached } from '../notifications/limit-reached.js';
 import { signLicense } from '../signing/signing.service.js';
-import { claimantFor, listScopeFor, mayActOnBehalfOf } from './claimants.js';
+import { claimantFor, listScopeFor, mayActOnBehalfOf, poolPathOf } from './claimants.js';
 import { reconcileRoot, type ClaimEngine, type ClaimOp, type Drift, type Outcome } from './claims.engine.js';
+import { poolFor } from '../pools/pool-access.js';
 import { findRootPoolIds } from '../pools/pools.repo.js';
-import { extendLease, findClaim, findClaims, type ClaimRow } from './claims.repo.js';
+import { extendLease, findClaim, findClaims, findHolders, type ClaimRow, type Holder } from './claims.repo.js';
 import { claimStatusAt, type CreateClaimBody, type ListClaimsQuery } from './claims.schemas.js';
 
 async function claimFor(db: Executor, actor: Actor, claimId: string): Promise<ClaimRow> {
@@ -64,16 +65,50 @@ export async function heartbeat(deps: Deps, actor: Actor, claimId: string): Prom
 
 export const getClaim = (deps: Deps, actor: Actor, claimId: string) => claimFor(deps.db, actor, claimId);
 
-export async function listClaims(deps: Deps, actor: Actor, query: ListClaimsQuery): Promise<ClaimRow[]> {
+/** A page of claims (limit + 1 rows, for toPage) and who holds each. */
+export async function listClaims(deps: Deps, actor: Actor, query: ListClaimsQuery): Promise<{ rows: ClaimRow[]; holders: Map<string, Holder> }> {
   const scope = await listScopeFor(deps.db, actor, query);
-  if (!scope) return [];
-  return findClaims(deps.db, {
-    ...scope,
+  if (!scope) return { rows: [], holders: new Map() };
+  const { poolId, ...rest } = scope;
+  const rows = await findClaims(deps.db, {
+    ...rest,
+    ...(poolId ? (query.subtree === 'true' ? { subtreeOf: poolId } : { poolId }) : {}),
     live: query.live === 'true',
     ...(query.cursor ? { after: query.cursor } : {}),
     limit: query.limit + 1,
     now: deps.clock.now(),
   });
+  return { rows, holders: await findHolders(deps.db, rows.map((c) => c.memberId)) };
+}
+
+/**
+ * Force-release (issue 14): an operator or admin of the claim's pool, or of a pool above it,
+ * ends a live claim of any kind. It goes through the engine as a check-in does, so the units
+ * come back exactly and the queue is served; the claim ends `released` with the reason
+ * `released_by_admin`, which its holder learns on its next heartbeat (410), and an audit event
+ * `claim.released_by_admin` records who. Managers and deputies are not offered it (403): they
+ * check their members' claims in (`DELETE /v1/claims/{id}`), as a holder does. Whoever cannot
+ * read the claim's pool gets 404, as for any act on a pool — the holder's own app included: a
+ * member's app has no business ending claims as an admin, its own or others'.
+ */
+export async function releaseClaimByAdmin(deps: Deps, engine: ClaimEngine, actor: Actor, claimId: string): Promise<ClaimRow> {
+  if (!isIdOf('claim', claimId)) throw notFound('claim');
+  const claim = await findClaim(deps.db, claimId);
+  if (!claim) throw notFound('claim');
+  if (!can(actor.principal, await poolPathOf(deps.db, claim.poolId), 'administer')) {
+    // 404 for whoever cannot read the pool (another tenant, the holder's own app), 403 for its managers.
+    await poolFor(deps.db, actor, claim.poolId, 'administer', { what: 'claim' });
+  }
+  const ended = (c: ClaimRow) => {
+    const status = claimStatusAt(c, deps.clock.now());
+    return new AppError('CLAIM_ENDED', `the claim is ${status}${c.endReason ? `: ${c.endReason}` : ''}`, { claimStatus: status, endReason: c.endReason });
+  };
+  if (claimStatusAt(claim, deps.clock.now()) !== 'live') throw ended(claim);
+  const outcome = await engine.submit({ type: 'release', claimId, actor, byAdmin: true });
+  if (outcome.type !== 'released') throw new Error(`a release came back as ${outcome.type}`);
+  // Ended meanwhile (checked in, expired, revoked): say how.
+  if (!outcome.claim) throw ended((await findClaim(deps.db, claimId))!);
+  return outcome.claim;
 }
 
 /**

@@ -26,9 +26,18 @@ import {
   licenseHistory,
   placeLicense,
   recordConnection,
+  previewLicenseChange,
   updateLicense,
 } from './licenses.service.js';
 import { exportLicensesCsv, listLicensesPage } from './licenses.list.js';
+import { ListedClaim, presentClaim, presentHolder } from '../claims/claims.schemas.js';
+import { PoolState, presentPoolState } from '../state/state.routes.js';
+
+const LicenseChangePreview = z.object({
+  license: License.describe('The license as it would be saved'),
+  revokedClaims: z.array(ListedClaim).describe('The live claims saving the change would revoke, newest first, as they would end (status revoked, endReason); empty when nothing is over its limit'),
+  state: PoolState.describe("The license state of the license's pool after the change"),
+});
 
 export const licenseRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
   const tags = ['licenses'];
@@ -105,6 +114,26 @@ export const licenseRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, 
   app.patch('/v1/licenses/:id', {
     schema: { tags, operationId: 'updateLicense', description: 'Changes limits, features or validity (an upgrade); the change is kept in the license\'s history. Lowering a limit below use revokes the live claims above it. Checked against the parent pool as when added.', summary: 'Change a license (an upgrade, kept in its history)', params: IdParams, body: UpdateLicenseBody, response: { 200: License, ...ERROR_RESPONSES } },
   }, async (request) => present(await updateLicense(deps, actorOf(request), request.params.id, request.body)));
+
+  app.post('/v1/licenses/:id/preview', {
+    schema: {
+      tags,
+      operationId: 'previewLicenseChange',
+      summary: 'Dry run of a license change: the license and its pool\'s state as they would be, and the live claims saving it would revoke; writes nothing',
+      description:
+        'Takes the body of `PATCH /v1/licenses/{id}` and answers what saving it would do, by the same rule (U5: the newest live claims of the subtree beyond a lowered limit are revoked), with the same refusals (422/409 problems naming the field or meter). The change is made in a transaction that is rolled back: nothing is written, and the answer is exact as of now.',
+      params: IdParams,
+      body: UpdateLicenseBody,
+      response: { 200: LicenseChangePreview, ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const preview = await previewLicenseChange(deps, actorOf(request), request.params.id, request.body);
+    return {
+      license: present(preview.license),
+      revokedClaims: preview.revoked.map((c) => ({ ...presentClaim(c, preview.state.at), holder: presentHolder(preview.holders.get(c.memberId)) })),
+      state: presentPoolState(preview.state),
+    };
+  });
 
   app.post('/v1/licenses/:id/:action', {
     schema: { tags, operationId: 'changeLicenseStatus', description: 'Moves the license to another status: `suspend`, `resume` or `finalize`. 409 INVALID_TRANSITION when its status does not allow it.', summary: 'Suspend, resume or finalize a license', params: LicenseActionParams, response: { 200: License, ...ERROR_RESPONSES } },

@@ -11,7 +11,8 @@ import { poolFor, rootFor } from '../pools/pool-access.js';
 import { hitWindows, secondsUntilWindowEnds } from '../rate-limits/rate-limits.repo.js';
 import { revokeBeyondLimit } from '../claims/claims.revoke.js';
 import { findPool, lockPool, type PoolRow } from '../pools/pools.repo.js';
-import { computeStateOf } from '../state/state.service.js';
+import { computeStateOf, type LoadedState } from '../state/state.service.js';
+import { findHolders, type ClaimRow, type Holder } from '../claims/claims.repo.js';
 import type { LicenseRow } from '../state/state.repo.js';
 import {
   findLicense,
@@ -147,29 +148,73 @@ export async function getLicense(deps: Deps, actor: Actor, id: string): Promise<
   return (await licenseFor(deps.db, actor, id, 'read')).license;
 }
 
+/**
+ * A change of terms in `tx`: re-checked like a new license, kept in the history, and the newest
+ * claims beyond the pool's limit revoked (U5). Returns the license as changed and the claims revoked.
+ */
+async function changeLicenseTerms(tx: Executor, actor: Actor, id: string, input: UpdateLicenseBody, now: Date) {
+  const { license, pool } = await licenseFor(tx, actor, id, 'control', true);
+  const status = effectiveStatus(license, now);
+  if (FINAL_LICENSE_STATUSES.includes(status)) throw new AppError('LICENSE_ENDED', `the license is ${status}`);
+  const terms: LicenseTerms = {
+    limits: input.limits ?? license.limits,
+    features: input.features ?? license.features,
+    validFrom: input.validFrom ? new Date(input.validFrom) : (license.validFrom ?? now),
+    validUntil: input.validUntil === undefined ? license.validUntil : input.validUntil === null ? null : new Date(input.validUntil),
+  };
+  await checkTerms(tx, pool, terms, now);
+  const updated = await updateLicenseRow(tx, license.id, {
+    ...terms,
+    ...(input.name !== undefined ? { name: input.name } : {}),
+    updatedAt: now,
+  });
+  await insertAuditEvent(tx, actor, now, { action: 'license.updated', ...licenseAudit(license), before: license, after: updated });
+  const revoked = await revokeBeyondLimit(tx, actor, pool, now, `the limit dropped below use: license ${license.id} was changed`);
+  return { updated, pool, revoked };
+}
+
 /** Upgrades [003]: any change of terms, re-checked like a new license and kept in the history. */
 export async function updateLicense(deps: Deps, actor: Actor, id: string, input: UpdateLicenseBody): Promise<LicenseRow> {
-  return deps.db.transaction(async (tx) => {
-    const now = deps.clock.now();
-    const { license, pool } = await licenseFor(tx, actor, id, 'control', true);
-    const status = effectiveStatus(license, now);
-    if (FINAL_LICENSE_STATUSES.includes(status)) throw new AppError('LICENSE_ENDED', `the license is ${status}`);
-    const terms: LicenseTerms = {
-      limits: input.limits ?? license.limits,
-      features: input.features ?? license.features,
-      validFrom: input.validFrom ? new Date(input.validFrom) : (license.validFrom ?? now),
-      validUntil: input.validUntil === undefined ? license.validUntil : input.validUntil === null ? null : new Date(input.validUntil),
-    };
-    await checkTerms(tx, pool, terms, now);
-    const updated = await updateLicenseRow(tx, license.id, {
-      ...terms,
-      ...(input.name !== undefined ? { name: input.name } : {}),
-      updatedAt: now,
+  return deps.db.transaction(async (tx) => (await changeLicenseTerms(tx, actor, id, input, deps.clock.now())).updated);
+}
+
+export interface LicenseChangePreview {
+  license: LicenseRow;
+  /** The claims saving the change would revoke (U5), as they would end. */
+  revoked: ClaimRow[];
+  holders: Map<string, Holder>;
+  /** The license state of the license's pool after the change. */
+  state: LoadedState;
+}
+
+/** Carries a preview out of the transaction it rolls back. */
+class PreviewRolledBack extends Error {
+  constructor(readonly preview: LicenseChangePreview) {
+    super('preview rolled back');
+  }
+}
+
+/**
+ * A dry run of `updateLicense` (issue 14: the console shows which live claims a change would
+ * revoke before it is saved). The very change is made in a transaction that is then rolled back,
+ * so the answer is exactly what saving would do — the same checks and refusals, the same U5 rule
+ * picking the same claims — and nothing is written. The price: while it runs it holds the locks
+ * the change takes (the pool's row, the claims and counters it would revoke), a few milliseconds
+ * in which claims on that subtree wait, as for a real change.
+ */
+export async function previewLicenseChange(deps: Deps, actor: Actor, id: string, input: UpdateLicenseBody): Promise<LicenseChangePreview> {
+  try {
+    await deps.db.transaction(async (tx) => {
+      const now = deps.clock.now();
+      const { updated, pool, revoked } = await changeLicenseTerms(tx, actor, id, input, now);
+      const state = await computeStateOf(tx, pool, now);
+      throw new PreviewRolledBack({ license: updated, revoked, holders: await findHolders(tx, revoked.map((c) => c.memberId)), state });
     });
-    await insertAuditEvent(tx, actor, now, { action: 'license.updated', ...licenseAudit(license), before: license, after: updated });
-    await revokeBeyondLimit(tx, actor, pool, now, `the limit dropped below use: license ${license.id} was changed`);
-    return updated;
-  });
+  } catch (err) {
+    if (err instanceof PreviewRolledBack) return err.preview;
+    throw err;
+  }
+  throw new Error('a license change preview was not rolled back');
 }
 
 /** What the domain's start rule reads of a row. */

@@ -108,6 +108,10 @@ export async function updatePoolRow(db: Executor, id: string, patch: Partial<typ
 
 export interface PoolFilter {
   parentId?: string | undefined;
+  /** Only these pools, less those inside another's subtree: where a caller's tree starts. */
+  topOf?: readonly string[] | undefined;
+  /** Only roots. */
+  roots?: boolean | undefined;
   rootId?: string | undefined;
   status?: PoolStatus | undefined;
   q?: string | undefined;
@@ -127,6 +131,9 @@ export async function findRootPoolIds(db: Executor, among?: readonly string[]): 
 export async function findPools(db: Executor, f: PoolFilter): Promise<PoolRow[]> {
   const where: SQL[] = [];
   if (f.parentId) where.push(eq(pools.parentId, f.parentId));
+  // path[1:depth] is the pool's ancestors (the path holds depth + 1 ids, 1-based).
+  if (f.topOf) where.push(inArray(pools.id, [...f.topOf]), sql`NOT (${pools.path}[1:${pools.depth}] && ${textArray(f.topOf)})`);
+  if (f.roots) where.push(isNull(pools.parentId));
   if (f.rootId) where.push(eq(pools.rootId, f.rootId));
   if (f.status) where.push(eq(pools.status, f.status));
   if (f.q) where.push(containsText(pools.name, f.q));
@@ -138,4 +145,15 @@ export async function findPools(db: Executor, f: PoolFilter): Promise<PoolRow[]>
     .where(and(...where))
     .orderBy(asc(pools.id))
     .limit(f.limit);
+}
+
+/** The number of children of each of these pools (absent: none); the parent index answers it. */
+export async function countChildren(db: Executor, ids: readonly string[]): Promise<Map<string, number>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select({ parentId: pools.parentId, count: sql<number>`count(*)::int` })
+    .from(pools)
+    .where(inArray(pools.parentId, [...ids]))
+    .groupBy(pools.parentId);
+  return new Map(rows.map((r) => [r.parentId!, Number(r.count)]));
 }

@@ -11,6 +11,7 @@ import {
   PaymentMethodBody,
   PoolInitialization,
   presentInitialization,
+  ListedPool,
   ListPoolsQuery,
   CreatePoolBody,
   CreatedRoot,
@@ -62,8 +63,18 @@ export const poolRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { d
   });
 
   app.get('/v1/pools', {
-    schema: { tags, operationId: 'listPools', description: 'The pools within your reach, filtered by parent, root, status and text in the name, in id order with cursor pages.', summary: 'List the pools you can see', querystring: ListPoolsQuery, response: { 200: Page(Pool), ...ERROR_RESPONSES } },
-  }, async (request) => toPage(await listPools(deps, actorOf(request), request.query), request.query.limit, presentPool));
+    schema: {
+      tags,
+      operationId: 'listPools',
+      description: 'The pools within your reach: children of a pool (parentId), where your tree starts (top=true), or by text in the name (q), filtered by root and status, in id order with cursor pages. tree=true adds to each what a tree view needs: its number of children, its visible path, whether it serves, and used/limit per meter.',
+      summary: 'List the pools you can see: children of a pool (parentId), where your tree starts (top=true), or by name (q); tree=true adds what a tree view needs',
+      querystring: ListPoolsQuery,
+      response: { 200: Page(ListedPool), ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const { rows, tree } = await listPools(deps, actorOf(request), request.query);
+    return toPage(rows, request.query.limit, (p) => ({ ...presentPool(p), ...(tree ? { tree: tree.get(p.id)! } : {}) }));
+  });
 
   app.get('/v1/pools/:id', {
     schema: { tags, operationId: 'getPool', description: 'The pool with its status, settings and billing address. A pool you cannot read answers 404; one you can read but not act on, 403.', summary: 'Read a pool', params: IdParams, response: { 200: Pool, ...ERROR_RESPONSES } },

@@ -48,7 +48,15 @@ export const ListPoolsQuery = z
     parentId: IdParam.optional(),
     rootId: IdParam.optional(),
     status: z.enum(POOL_STATUSES).optional(),
-    q: z.string().max(200).optional().describe('Text in the pool name'),
+    q: z.string().max(200).optional().describe('Text in the pool name (with tree=true each hit comes with its path, so a tree can open to it)'),
+    top: z
+      .enum(['true', 'false'])
+      .optional()
+      .describe("Only the pools the caller's tree starts at: the roots for a superuser, else the pools of its roles that no other of its roles' pools is above"),
+    tree: z
+      .enum(['true', 'false'])
+      .optional()
+      .describe('Each pool also with `tree`: its number of children, its path, whether it serves, and used/limit per meter (for a lazily loaded tree)'),
     ...PageQuery,
   })
   .strict();
@@ -74,6 +82,28 @@ export const Pool = z.object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
 }).meta({ id: 'Pool' });
+
+export const PoolTreeFacts = z.object({
+  childCount: z.number().int().describe('Pools directly below (the tree shows an expander when > 0)'),
+  path: z
+    .array(z.object({ id: z.string(), name: z.string() }))
+    .describe('The ancestors the caller may see, from the top of its tree down to the parent (empty at the top)'),
+  serving: z.boolean().describe('The pool and every ancestor are active and inside their validUntil'),
+  meters: z
+    .array(
+      z.object({
+        key: z.string(),
+        used: z.number().int().describe("Units in use in the pool's subtree"),
+        limit: z.number().int().nullable().describe('The effective limit, after every ancestor and meter drawn on; null: unlimited'),
+        available: z.number().int().nullable().describe("Units that can still be taken here, after ancestors' use; null: unlimited"),
+        overLimit: z.boolean(),
+      }),
+    )
+    .describe('Per meter of the catalog, what a compact used/limit bar needs (as GET /v1/pools/{id}/state computes it)'),
+});
+
+/** A pool in a list: with `tree` when asked with tree=true. */
+export const ListedPool = Pool.extend({ tree: PoolTreeFacts.optional().describe('With tree=true') });
 
 export function presentPool(p: PoolRow): z.infer<typeof Pool> {
   return {

@@ -13,7 +13,9 @@ import { revokeBeyondLimit } from '../claims/claims.revoke.js';
 import { findPoolInitialization, recordInitializationStep } from './initialization.repo.js';
 import { poolFor, reachOf } from './pool-access.js';
 import { findPools, insertChildPool, insertPool, updatePoolRow, type PoolRow } from './pools.repo.js';
-import type { CreatePoolBody, CreateRootBody, GrantRoleBody, ListPoolsQuery, UpdatePoolBody } from './pools.schemas.js';
+import type { CreatePoolBody, CreateRootBody, GrantRoleBody, ListPoolsQuery, PoolTreeFacts, UpdatePoolBody } from './pools.schemas.js';
+import { treeFactsOf } from './pools.tree.js';
+import type { z } from 'zod';
 import {
   deleteRoleBinding,
   findManagerBinding,
@@ -156,10 +158,20 @@ export const acceptTerms = (deps: Deps, actor: Actor, poolId: string, version: s
 export const setPaymentMethod = (deps: Deps, actor: Actor, poolId: string, reference: string) =>
   recordStep(deps, actor, poolId, 'pool.payment_method_set', (at) => ({ paymentReference: reference, paymentSetBy: actor.principal.accountId, paymentSetAt: at }));
 
-export async function listPools(deps: Deps, actor: Actor, query: ListPoolsQuery): Promise<PoolRow[]> {
+/** A page of pools (limit + 1 rows, for toPage); with tree=true, what a tree view needs of each (`treeFactsOf`). */
+export async function listPools(deps: Deps, actor: Actor, query: ListPoolsQuery): Promise<{ rows: PoolRow[]; tree?: Map<string, z.infer<typeof PoolTreeFacts>> }> {
   const within = reachOf(actor);
-  if (within && within.length === 0) return [];
-  return findPools(deps.db, { ...query, within, after: query.cursor, limit: query.limit + 1 });
+  if (within && within.length === 0) return { rows: [] };
+  const { top, tree, cursor, ...filters } = query;
+  const rows = await findPools(deps.db, {
+    ...filters,
+    within,
+    ...(top === 'true' ? (within ? { topOf: within } : { roots: true }) : {}),
+    after: cursor,
+    limit: query.limit + 1,
+  });
+  if (tree !== 'true') return { rows };
+  return { rows, tree: await treeFactsOf(deps.db, actor.principal, rows.slice(0, query.limit), deps.clock.now()) };
 }
 
 /**

@@ -37,13 +37,14 @@ export async function findTicketViews(db: Executor, ids: readonly string[]): Pro
 
 export async function findTickets(
   db: Executor,
-  f: { poolId?: string; within?: readonly string[]; memberId?: string; status?: TicketStatus; after?: string; limit: number },
+  f: { poolId?: string; subtreeOf?: string; within?: readonly string[]; memberId?: string; statuses?: readonly TicketStatus[]; after?: string; limit: number },
 ): Promise<TicketView[]> {
   const where: SQL[] = [];
   if (f.poolId) where.push(eq(tickets.poolId, f.poolId));
+  if (f.subtreeOf) where.push(inArray(tickets.poolId, poolIdsInSubtreesOf(db, [f.subtreeOf])));
   if (f.within) where.push(inArray(tickets.poolId, poolIdsInSubtreesOf(db, f.within)));
   if (f.memberId) where.push(eq(tickets.memberId, f.memberId));
-  if (f.status) where.push(eq(tickets.status, f.status));
+  if (f.statuses) where.push(inArray(tickets.status, [...f.statuses]));
   if (f.after) where.push(gt(tickets.id, f.after));
   return selectViews(db).where(and(...where)).orderBy(asc(tickets.id)).limit(f.limit);
 }

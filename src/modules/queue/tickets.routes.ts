@@ -3,9 +3,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf } from '../../http/auth.js';
 import { ERROR_RESPONSES, IdParams, Page, Problem, toPage } from '../../http/schemas.js';
 import type { Deps } from '../../lib/context.js';
-import { Claim, presentClaim } from '../claims/claims.schemas.js';
+import { Claim, presentClaim, presentHolder } from '../claims/claims.schemas.js';
 import type { TicketView } from './tickets.repo.js';
-import { ListTicketsQuery, presentTicket, Ticket } from './tickets.schemas.js';
+import { ListedTicket, ListTicketsQuery, presentTicket, Ticket } from './tickets.schemas.js';
 import { cancelTicket, claimTicket, getTicket, listTickets } from './tickets.service.js';
 import { TicketWatcher } from './tickets.watch.js';
 
@@ -18,8 +18,18 @@ export const ticketRoutes: FastifyPluginAsyncZod<{ deps: Deps; eventsPollMs?: nu
   app.addHook('preClose', async () => watcher.close());
 
   app.get('/v1/tickets', {
-    schema: { tags, operationId: 'listTickets', description: 'The queue tickets of a member, of a pool, or (neither given) all within your reach; cursor pages.', summary: 'Tickets of a member, of a pool, or (neither given) all within your reach', querystring: ListTicketsQuery, response: { 200: Page(Ticket), ...ERROR_RESPONSES } },
-  }, async (request) => toPage(await listTickets(deps, actorOf(request), request.query), request.query.limit, present));
+    schema: {
+      tags,
+      operationId: 'listTickets',
+      description: 'The queue tickets of a member, of a pool (subtree=true: and of the pools below it), or (neither given) all within your reach, each with its place in line and who waits; open=true keeps those still in line; cursor pages.',
+      summary: "Tickets of a member, of a pool (subtree=true: and of the pools below it), or (neither given) all within your reach; each with its place in line and who waits; open=true: only those still in line",
+      querystring: ListTicketsQuery,
+      response: { 200: Page(ListedTicket), ...ERROR_RESPONSES },
+    },
+  }, async (request) => {
+    const { rows, holders } = await listTickets(deps, actorOf(request), request.query);
+    return toPage(rows, request.query.limit, (v) => ({ ...present(v), holder: presentHolder(holders.get(v.memberId)) }));
+  });
 
   app.get('/v1/tickets/:id', {
     schema: { tags, operationId: 'getTicket', description: 'One queue ticket: its status and its place in line.', summary: 'Read a ticket: its status and place in line', params: IdParams, response: { 200: Ticket, ...ERROR_RESPONSES } },

@@ -2,15 +2,19 @@ import { z } from 'zod';
 import { TICKET_STATUSES, type TicketStatus } from '../../db/schema.js';
 import { IdParam, PageQuery, Timestamp } from '../../http/schemas.js';
 import { iso } from '../../lib/time.js';
+import { ClaimHolder } from '../claims/claims.schemas.js';
 import type { TicketRow, TicketView } from './tickets.repo.js';
 
 export const ListTicketsQuery = z
   .object({
     poolId: IdParam.optional(),
     memberId: IdParam.optional(),
+    open: z.enum(['true', 'false']).optional().describe('Only tickets still in line: waiting (with their position) or held'),
+    subtree: z.enum(['true', 'false']).optional().describe("With poolId: the tickets of the pool's whole subtree, not only of its own queues"),
     ...PageQuery,
   })
-  .strict();
+  .strict()
+  .refine((q) => q.subtree !== 'true' || q.poolId !== undefined, { message: 'subtree goes with poolId', path: ['subtree'] });
 export type ListTicketsQuery = z.infer<typeof ListTicketsQuery>;
 
 export const Ticket = z.object({
@@ -32,6 +36,9 @@ export const Ticket = z.object({
   updatedAt: Timestamp,
   endedAt: Timestamp.nullable(),
 }).meta({ id: 'Ticket' });
+
+/** A ticket in a list: with who waits (the holder of a claim, as in `GET /v1/claims`). */
+export const ListedTicket = Ticket.extend({ holder: ClaimHolder.nullable().describe('null once the member has been removed') });
 
 /** What a lease request that joined the queue is answered (202). */
 export const QueuedClaim = z.object({

@@ -3,7 +3,7 @@ import type { Actor, Deps } from '../../lib/context.js';
 import { AppError, notFound } from '../../lib/errors.js';
 import { isIdOf } from '../../lib/ids.js';
 import { decideAlone, serveQueuesAfter, type Outcome, type TicketOp, type TicketOutcome } from '../claims/claims.engine.js';
-import { findClaim, type ClaimRow } from '../claims/claims.repo.js';
+import { findClaim, findHolders, type ClaimRow, type Holder } from '../claims/claims.repo.js';
 import { listScopeFor, mayActOnBehalfOf } from '../claims/claimants.js';
 import { findTicket, findTickets, type TicketRow, type TicketView } from './tickets.repo.js';
 import type { ListTicketsQuery } from './tickets.schemas.js';
@@ -62,12 +62,17 @@ export async function cancelTicket(deps: Deps, actor: Actor, ticketId: string): 
   if (outcome.changed) await serveQueuesAfter(deps, [view.rootId]);
 }
 
-export async function listTickets(deps: Deps, actor: Actor, query: ListTicketsQuery): Promise<TicketView[]> {
+/** A page of tickets (limit + 1 rows, for toPage), each with its place in line, and who waits. */
+export async function listTickets(deps: Deps, actor: Actor, query: ListTicketsQuery): Promise<{ rows: TicketView[]; holders: Map<string, Holder> }> {
   const scope = await listScopeFor(deps.db, actor, query);
-  if (!scope) return [];
-  return findTickets(deps.db, {
-    ...scope,
+  if (!scope) return { rows: [], holders: new Map() };
+  const { poolId, ...rest } = scope;
+  const rows = await findTickets(deps.db, {
+    ...rest,
+    ...(poolId ? (query.subtree === 'true' ? { subtreeOf: poolId } : { poolId }) : {}),
+    ...(query.open === 'true' ? { statuses: ['waiting', 'held'] as const } : {}),
     ...(query.cursor ? { after: query.cursor } : {}),
     limit: query.limit + 1,
   });
+  return { rows, holders: await findHolders(deps.db, rows.map((t) => t.memberId)) };
 }

@@ -5,7 +5,7 @@ import { ERROR_RESPONSES, IdParams, Timestamp } from '../../http/schemas.js';
 import type { Deps } from '../../lib/context.js';
 import { iso } from '../../lib/time.js';
 import { License, presentLicense } from '../licenses/licenses.schemas.js';
-import { getPoolState } from './state.service.js';
+import { getPoolState, type LoadedState } from './state.service.js';
 
 const Count = z.number().int().nullable();
 
@@ -33,16 +33,17 @@ export const PoolState = z.object({
 export const stateRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
   app.get('/v1/pools/:id/state', {
     schema: { tags: ['pools'], operationId: 'getPoolState', description: 'The License state panel: per meter its status, end, maximum, used and available, and per feature whether it is enabled and until when, after the limits of the whole ancestor chain.', summary: 'License state: limits, use and features after the whole ancestor chain', params: IdParams, response: { 200: PoolState, ...ERROR_RESPONSES } },
-  }, async (request) => {
-    const { pool, at, state, licensesInEffect } = await getPoolState(deps, actorOf(request), request.params.id);
-    return {
-      poolId: pool.id,
-      at: at.toISOString(),
-      serving: state.serving,
-      notServing: state.notServing,
-      meters: state.meters.map((m) => ({ ...m, until: iso(m.until) })),
-      features: state.features.map((f) => ({ ...f, until: iso(f.until) })),
-      licenses: licensesInEffect.map((l) => presentLicense(l, at)),
-    };
-  });
+  }, async (request) => presentPoolState(await getPoolState(deps, actorOf(request), request.params.id)));
 };
+
+export function presentPoolState({ pool, at, state, licensesInEffect }: LoadedState): z.infer<typeof PoolState> {
+  return {
+    poolId: pool.id,
+    at: at.toISOString(),
+    serving: state.serving,
+    notServing: state.notServing,
+    meters: state.meters.map((m) => ({ ...m, until: iso(m.until) })),
+    features: state.features.map((f) => ({ ...f, until: iso(f.until) })),
+    licenses: licensesInEffect.map((l) => presentLicense(l, at)),
+  };
+}
