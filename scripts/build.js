@@ -1,10 +1,12 @@
 // `npm run build` (and `npm ci`, through `prepare`): the client SDK (packages/client/dist), then the
 // server (dist/), each from a clean folder so no output of a moved or deleted source survives,
-// and the SQL migrations beside the compiled database code, where src/db/client.ts looks for them.
+// the SQL migrations beside the compiled database code, where src/db/client.ts looks for them,
+// and the web console (web/ → dist/web, which the server serves at `/`: docs/console.md).
 import { execFileSync } from 'node:child_process';
 import { cpSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { build as viteBuild } from 'vite';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -15,3 +17,4 @@ compile('packages/client/tsconfig.json');
 rmSync(`${root}/dist`, { recursive: true, force: true });
 compile('tsconfig.build.json');
 cpSync(`${root}/src/db/migrations`, `${root}/dist/db/migrations`, { recursive: true });
+await viteBuild({ configFile: `${root}/web/vite.config.ts`, logLevel: 'warn' });
