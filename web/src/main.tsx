@@ -1,6 +1,6 @@
 import '@mantine/core/styles.css';
 import './styles.css';
-import { createTheme, MantineProvider } from '@mantine/core';
+import { createTheme, MantineProvider, type CSSVariablesResolver } from '@mantine/core';
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { createRouter, RouterProvider } from '@tanstack/react-router';
 import { StrictMode } from 'react';
@@ -19,6 +19,15 @@ const styleNonce = document.querySelector<HTMLMetaElement>('meta[property="csp-n
 // Darker shades than Mantine's default 6, so text on white and white on colour meet WCAG AA
 // contrast (the axe check of the browser tests).
 const theme = createTheme({ primaryColor: 'blue', primaryShade: 8, defaultRadius: 'sm' });
+const darkerText: CSSVariablesResolver = (t) => ({
+  variables: {},
+  light: {
+    '--mantine-color-dimmed': t.colors.gray[7]!,
+    '--mantine-color-error': t.colors.red[9]!,
+    ...Object.fromEntries(['blue', 'red', 'green', 'orange'].map((c) => [`--mantine-color-${c}-light-color`, t.colors[c]![9]!])),
+  },
+  dark: {},
+});
 
 /** The session ended (expired, revoked, logged out elsewhere): back to the login page. */
 function onSessionLost(error: unknown) {
@@ -50,7 +59,7 @@ declare module '@tanstack/react-router' {
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <MantineProvider theme={theme} getStyleNonce={() => styleNonce}>
+    <MantineProvider theme={theme} cssVariablesResolver={darkerText} getStyleNonce={() => styleNonce}>
       <QueryClientProvider client={queryClient}>
         <RouterProvider router={router} />
       </QueryClientProvider>

@@ -98,9 +98,9 @@ export function AppLayout() {
         <nav aria-label="Pages">
           {entries.map((entry) =>
             entry.place ? (
-              <NavLinkLink key={entry.label} to={entry.to} params={{ poolId: place! }} label={entry.label} />
+              <NavLinkLink key={entry.label} to={entry.to} params={{ poolId: place! }} label={entry.label} variant="filled" />
             ) : (
-              <NavLinkLink key={entry.label} to={entry.to} label={entry.label} activeOptions={{ exact: true }} />
+              <NavLinkLink key={entry.label} to={entry.to} label={entry.label} activeOptions={{ exact: true }} variant="filled" />
             ),
           )}
         </nav>

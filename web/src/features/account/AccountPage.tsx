@@ -131,9 +131,9 @@ function PasswordForm() {
           <Title order={2} size="h3" id="password-title">
             Password
           </Title>
-          <PasswordInput label="Current password" required value={currentPassword} onChange={(e) => setCurrent(e.currentTarget.value)} error={fieldError(change.error, 'currentPassword')} autoComplete="current-password" />
-          <PasswordInput label="New password" description="At least 12 characters" required value={newPassword} onChange={(e) => setNew(e.currentTarget.value)} error={fieldError(change.error, 'newPassword')} autoComplete="new-password" />
-          <PasswordInput label="Repeat the new password" required value={repeated} onChange={(e) => setRepeated(e.currentTarget.value)} error={mismatch ? 'The two new passwords differ' : undefined} autoComplete="new-password" />
+          <PasswordInput label="Current password" required value={currentPassword} onChange={(e) => setCurrent(e.currentTarget.value)} error={fieldError(change.error, 'currentPassword')} aria-invalid={!!fieldError(change.error, 'currentPassword')} autoComplete="current-password" />
+          <PasswordInput label="New password" description="At least 12 characters" required value={newPassword} onChange={(e) => setNew(e.currentTarget.value)} error={fieldError(change.error, 'newPassword')} aria-invalid={!!fieldError(change.error, 'newPassword')} autoComplete="new-password" />
+          <PasswordInput label="Repeat the new password" required value={repeated} onChange={(e) => setRepeated(e.currentTarget.value)} error={mismatch ? 'The two new passwords differ' : undefined} aria-invalid={mismatch} autoComplete="new-password" />
           <ProblemAlert error={change.error} shownFields={['currentPassword', 'newPassword']} title="Password not changed" />
           {change.isSuccess && (
             <Alert color="green" variant="light" role="status">

@@ -3,7 +3,7 @@
  * The session itself is the HTTP-only cookie the login sets; the console never sees its secret.
  */
 import { queryOptions, useMutation, useQueryClient } from '@tanstack/react-query';
-import { api, unwrap } from '../../api/client';
+import { api, CSRF_COOKIE, readCookie, unwrap } from '../../api/client';
 import { isProblem } from '../../api/problem';
 
 export type Account = NonNullable<Awaited<ReturnType<typeof fetchMe>>>;
@@ -11,6 +11,9 @@ export type MyRole = Awaited<ReturnType<NonNullable<typeof myRolesQuery.queryFn>
 export type Role = 'operator' | 'admin' | 'manager' | 'deputy';
 
 async function fetchMe() {
+  // The login sets the readable CSRF cookie beside the session cookie, with the same lifetime:
+  // without it there is no session to ask about (and no 401 to log in the browser's console).
+  if (!readCookie(CSRF_COOKIE)) return null;
   try {
     return await unwrap(api.GET('/v1/accounts/me'));
   } catch (err) {

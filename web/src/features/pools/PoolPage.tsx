@@ -59,7 +59,7 @@ function LicenseState({ poolId }: { poolId: string }) {
             <Empty title="No meters">The root's catalog has no meters yet.</Empty>
           ) : (
             <Table.ScrollContainer minWidth={560}>
-              <Table>
+              <Table captionSide="top">
                 <Table.Caption>Meters</Table.Caption>
                 <Table.Thead>
                   <Table.Tr>
@@ -95,7 +95,7 @@ function LicenseState({ poolId }: { poolId: string }) {
           )}
           {state.data.features.length > 0 && (
             <Table.ScrollContainer minWidth={360}>
-              <Table>
+              <Table captionSide="top">
                 <Table.Caption>Features</Table.Caption>
                 <Table.Thead>
                   <Table.Tr>
