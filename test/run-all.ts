@@ -1,5 +1,6 @@
 /**
- * `npm test`: every `*.test.ts` under src/ and test/, two files at a time, the longest first.
+ * `npm test`: every `*.test.ts` under src/ and test/, and the console's browser tests
+ * (web/e2e/*.test.ts), two files at a time, the longest first.
  * A long file started near the end would run alone at the tail while the other core idles, so
  * the long ones start first and the many short ones fill the gaps. (Node 20's `--test` sorts the
  * files it is given by name; its `run()` keeps the order.) Files not named below follow by name.
@@ -28,6 +29,7 @@ const LONGEST_FIRST = [
 
 const found = ['src', 'test']
   .flatMap((dir) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((file) => `${dir}/${file}`))
+  .concat(readdirSync('web/e2e').map((file) => `web/e2e/${file}`))
   .filter((file) => file.endsWith('.test.ts'))
   .sort();
 const first = LONGEST_FIRST.filter((file) => found.includes(file));

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { contentSecurityPolicy } from './security-headers.js';
 
 /**
@@ -58,6 +59,8 @@ export async function registerConsole(app: FastifyInstance, options: { dir: stri
     const path = request.url.split('?')[0]!;
     return !isApiPath(path) && (request.headers.accept ?? '').includes('text/html');
   };
-  app.get('/', { schema: { hide: true } }, async (request, reply) => (wantsPage(request) ? sendPage(reply) : reply.callNotFound()));
-  app.get('/*', { schema: { hide: true } }, async (request, reply) => (wantsPage(request) ? sendPage(reply) : reply.callNotFound()));
+  // Any query: the console's routes keep their own search parameters (filters, a redirect).
+  const schema = { hide: true, querystring: z.looseObject({}) };
+  app.get('/', { schema }, async (request, reply) => (wantsPage(request) ? sendPage(reply) : reply.callNotFound()));
+  app.get('/*', { schema }, async (request, reply) => (wantsPage(request) ? sendPage(reply) : reply.callNotFound()));
 }
