@@ -1,8 +1,9 @@
 // `npm run build` (and `npm ci`, through `prepare`): the client SDK (packages/client/dist), then the
 // server (dist/), each from a clean folder so no output of a moved or deleted source survives,
-// and the SQL migrations beside the compiled database code, where src/db/client.ts looks for them.
-// `node scripts/build.js client` or `… server` builds one of them (scripts/test.js runs the server's
-// build beside the tests' compilation, once the SDK they both need is built).
+// the SQL migrations beside the compiled database code, where src/db/client.ts looks for them,
+// and the web console (web/ → dist/web, which the server serves at `/`: docs/console.md).
+// `node scripts/build.js client` (or `server`, `web`) builds one of them (scripts/test.js runs the
+// server's and the console's builds beside the tests' compilation, once the SDK they need is built).
 import { execFile } from 'node:child_process';
 import { cpSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -33,6 +34,12 @@ export const steps = {
     rmSync(`${root}/dist`, { recursive: true, force: true });
     await compile('-p', 'tsconfig.build.json');
     cpSync(`${root}/src/db/migrations`, `${root}/dist/db/migrations`, { recursive: true });
+  },
+  /** After the server's step, which empties dist/. */
+  async web() {
+    // Loaded here: building the SDK or the server needs no Vite.
+    const { build } = await import('vite');
+    await build({ configFile: `${root}/web/vite.config.ts`, logLevel: 'warn' });
   },
 };
 

@@ -2,7 +2,8 @@
 // tests compiled (docs/testing.md). Tests run from .build/ as plain JavaScript instead of through
 // tsx: each test file is a process of its own, and tsx's loader costs every one of them about a
 // second of CPU, a tenth of the whole suite. The server's build (dist/, which the tests that start
-// real servers run) and the tests' compilation, which is also the type check, run side by side.
+// real servers run, with the console in dist/web), the tests' compilation, which is also the type
+// check, and the console's type check run side by side.
 import { spawn } from 'node:child_process';
 import { cpSync, rmSync } from 'node:fs';
 import { compile, root, steps } from './build.js';
@@ -13,8 +14,9 @@ try {
   await steps.client();
   rmSync(`${root}/.build`, { recursive: true, force: true });
   await Promise.all([
-    steps.server(),
+    steps.server().then(steps.web),
     compile('-p', 'tsconfig.json', '--noEmit', 'false', '--outDir', '.build', '--sourceMap'),
+    compile('-p', 'web', '--noEmit'),
   ]);
   cpSync(`${root}/src/db/migrations`, `${root}/.build/src/db/migrations`, { recursive: true });
 } catch (err) {

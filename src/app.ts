@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
 import fastifySwagger from '@fastify/swagger';
@@ -6,6 +7,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { registerAuth } from './http/auth.js';
+import { consoleBuilt, registerConsole } from './http/console.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { registerInputGuards } from './http/input.js';
 import { registerMetrics } from './http/metrics.js';
@@ -56,6 +58,11 @@ export interface AppOptions {
   webhookTargets?: TargetPolicy;
   /** Browser origins allowed to call the API (CORS_ORIGINS); default none, so no CORS headers. */
   corsOrigins?: string[];
+  /**
+   * The built web console (`vite build`'s output) to serve at `/`; default the `web` folder beside
+   * this file (dist/web). Not there (running from src/ without a build): no console, the API alone.
+   */
+  consoleDir?: string;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -133,5 +140,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(ticketRoutes, { deps, eventsPollMs: options.ticketEventsPollMs });
   await app.register(webhookRoutes, { deps, targets: options.webhookTargets ?? PUBLIC_TARGETS_ONLY });
   await app.register(authRoutes, { deps, secureCookies: options.secureCookies ?? false });
+  const consoleDir = options.consoleDir ?? fileURLToPath(new URL('web', import.meta.url));
+  if (consoleBuilt(consoleDir)) await registerConsole(app, { dir: consoleDir, https: options.secureCookies ?? false });
   return app;
 }

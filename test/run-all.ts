@@ -1,5 +1,6 @@
 /**
- * `npm test`'s runner: every test file under src/ and test/, three files at a time, the longest
+ * `npm test`'s runner: every test file under src/ and test/ and the console's browser tests
+ * (web/e2e/), three files at a time, the longest
  * first. A long file started near the end would run alone at the tail while the other cores
  * idle, so the long ones start first and the many short ones fill the gaps. (Node 20's `--test`
  * sorts the files it is given by name; its `run()` keeps the order.) Files not named below follow
@@ -42,7 +43,7 @@ const LONGEST_FIRST = [
   'test/cli/licenses',
 ];
 
-const found = ['src', 'test']
+const found = ['src', 'test', 'web/e2e']
   .flatMap((dir) => readdirSync(join(base, dir), { recursive: true, encoding: 'utf8' }).map((file) => `${dir}/${file}`))
   .filter((file) => file.endsWith(suffix))
   .map((file) => file.slice(0, -suffix.length))

@@ -25,6 +25,22 @@ export const CONTENT_SECURITY_POLICY = {
 } as const;
 
 /**
+ * The policy as a header value; with `styleNonce`, style-src also admits <style> elements that
+ * carry it (the console's index.html, src/http/console.ts: its component library adds its styles
+ * as <style> tags). Written the way helmet writes it.
+ */
+export function contentSecurityPolicy(options: { https: boolean; styleNonce?: string }): string {
+  const directives: Record<string, readonly string[]> = {
+    ...CONTENT_SECURITY_POLICY,
+    ...(options.styleNonce ? { 'style-src': [...CONTENT_SECURITY_POLICY['style-src'], `'nonce-${options.styleNonce}'`] } : {}),
+    ...(options.https ? { 'upgrade-insecure-requests': [] } : {}),
+  };
+  return Object.entries(directives)
+    .map(([name, values]) => [name, ...values].join(' '))
+    .join(';');
+}
+
+/**
  * Security headers on every response (@fastify/helmet): the policy above, `nosniff`, no referrer,
  * frames refused, and HSTS only when the server is reached over HTTPS (PUBLIC_URL), since a
  * browser told to insist on HTTPS for a plain-HTTP host cannot reach it at all.

@@ -1,10 +1,15 @@
 /**
  * What every answer tells a browser and a client about security (issue 13): the bearer challenge
  * on 401, and helmet's headers on API routes, errors and the Swagger UI at /docs, whose page must
- * still load everything it references under the Content-Security-Policy.
+ * still load everything it references under the Content-Security-Policy; and the web console's
+ * page (issue 14), whose style nonce is new on every answer and admitted by that answer alone.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CSP_NONCE_PLACEHOLDER } from '../../src/http/console.js';
 import { backends, call, createTestApp, person, SUPERUSER, type TestApp } from '../helpers.js';
 
 /** `a b; c d e` → { a: ['b'], c: ['d', 'e'] }. */
@@ -134,6 +139,67 @@ for (const backend of backends()) {
       const spec = await call(t.app, 'GET', '/docs/json');
       assert.equal(spec.status, 200);
       assert.equal(spec.body.openapi, '3.1.0');
+    });
+
+    test('the console: index.html for / and for other pages (history fallback) with a fresh style nonce in the page and in its policy alone; assets cached for a year; API misses stay problem+json', async () => {
+      // A built console as Vite writes it (web/vite.config.ts: html.cspNonce).
+      const dir = mkdtempSync(join(tmpdir(), 'licensepool-console-'));
+      after(() => rmSync(dir, { recursive: true, force: true }));
+      mkdirSync(join(dir, 'assets'));
+      writeFileSync(
+        join(dir, 'index.html'),
+        `<!doctype html><html><head><meta property="csp-nonce" nonce="${CSP_NONCE_PLACEHOLDER}"><script type="module" src="/assets/app-1a2b.js" nonce="${CSP_NONCE_PLACEHOLDER}"></script></head><body><div id="root"></div></body></html>`,
+      );
+      writeFileSync(join(dir, 'assets', 'app-1a2b.js'), 'console.log("console")');
+      const { buildApp } = await import('../../src/app.js');
+      const app = await buildApp({ deps: t.deps, consoleDir: dir });
+      after(() => app.close());
+      const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+
+      const nonces = [];
+      for (const url of ['/', '/pools/pool_somewhere?tab=licenses', '/account']) {
+        const page = await call(app, 'GET', url, { headers: html });
+        assert.equal(page.status, 200, url);
+        assert.match(String(page.headers['content-type']), /^text\/html/);
+        assert.equal(page.headers['cache-control'], 'no-store');
+        const body = String(page.body);
+        assert.ok(!body.includes(CSP_NONCE_PLACEHOLDER), 'the placeholder is replaced');
+        const nonce = /<meta property="csp-nonce" nonce="([^"]+)">/.exec(body)?.[1];
+        assert.match(nonce ?? '', /^[A-Za-z0-9+/]{22}==$/, '128 random bits');
+        const csp = directives(page.headers['content-security-policy']);
+        assert.deepEqual(csp['style-src'], ["'self'", `'nonce-${nonce}'`]);
+        assert.deepEqual(csp['script-src'], ["'self'"], 'scripts stay files of this origin');
+        assert.deepEqual(csp['script-src-attr'], ["'none'"]);
+        assert.deepEqual(csp['frame-ancestors'], ["'none'"]);
+        assert.equal(page.headers['x-frame-options'], 'DENY');
+        nonces.push(nonce);
+      }
+      assert.equal(new Set(nonces).size, nonces.length, 'a new nonce on every answer');
+
+      const asset = await call(app, 'GET', '/assets/app-1a2b.js');
+      assert.equal(asset.status, 200);
+      assert.match(String(asset.headers['content-type']), /javascript/);
+      assert.equal(asset.headers['cache-control'], 'public, max-age=31536000, immutable');
+      assert.deepEqual(directives(asset.headers['content-security-policy'])['style-src'], ["'self'"], 'no nonce outside the page');
+
+      // The page is never served as a file (its placeholder would be a nonce anyone knows).
+      assert.equal((await call(app, 'GET', '/index.html')).status, 404);
+      // The API's paths keep their problem+json 404, also for a browser asking for HTML.
+      for (const url of ['/v1/nowhere', '/v1', '/healthz/more', '/openapi.json/x', '/metrics/x']) {
+        const miss = await call(app, 'GET', url, { headers: html });
+        assert.equal(miss.status, 404, url);
+        assert.equal(miss.body.code, 'ROUTE_NOT_FOUND', url);
+      }
+      // A program asking for JSON at a page path gets the problem too, not the page.
+      const json = await call(app, 'GET', '/pools/pool_somewhere', { headers: { accept: 'application/json' } });
+      assert.equal(json.status, 404);
+      assert.equal(json.body.code, 'ROUTE_NOT_FOUND');
+      assert.equal((await call(app, 'POST', '/pools', { headers: html, body: {} })).status, 404);
+
+      // Without a built console (the tests' app, running from src/): the API alone.
+      const none = await call(t.app, 'GET', '/', { headers: html });
+      assert.equal(none.status, 404);
+      assert.equal(none.body.code, 'ROUTE_NOT_FOUND');
     });
   });
 }

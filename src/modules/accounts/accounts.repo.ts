@@ -1,6 +1,6 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
-import { accounts } from '../../db/schema.js';
+import { accounts, pools, tokens } from '../../db/schema.js';
 
 export type AccountRow = typeof accounts.$inferSelect;
 
@@ -23,4 +23,23 @@ export async function insertAccount(db: Executor, row: typeof accounts.$inferIns
 export async function countAccounts(db: Executor): Promise<number> {
   const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(accounts);
   return row?.n ?? 0;
+}
+
+export async function updateAccountRow(db: Executor, id: string, patch: Partial<Pick<AccountRow, 'name' | 'address' | 'passwordHash' | 'updatedAt'>>): Promise<AccountRow> {
+  const [row] = await db.update(accounts).set(patch).where(eq(accounts.id, id)).returning();
+  return row!;
+}
+
+/** Ends the account's sessions other than `keepTokenId` (API tokens stay: they are the programs'). */
+export async function revokeOtherSessions(db: Executor, accountId: string, keepTokenId: string | null, at: Date): Promise<void> {
+  await db
+    .update(tokens)
+    .set({ revokedAt: at })
+    .where(and(eq(tokens.accountId, accountId), eq(tokens.kind, 'session'), isNull(tokens.revokedAt), ...(keepTokenId ? [ne(tokens.id, keepTokenId)] : [])));
+}
+
+/** The pools of the given ids, shallowest first, then by name. */
+export async function findPoolsByIds(db: Executor, ids: readonly string[]) {
+  if (ids.length === 0) return [];
+  return db.select().from(pools).where(inArray(pools.id, [...ids])).orderBy(asc(pools.depth), asc(pools.name), asc(pools.id));
 }

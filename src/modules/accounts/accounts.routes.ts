@@ -1,9 +1,10 @@
+import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { actorOf } from '../../http/auth.js';
 import { ERROR_RESPONSES } from '../../http/schemas.js';
 import type { Deps } from '../../lib/context.js';
-import { Account, CreateAccountBody, presentAccount } from './accounts.schemas.js';
-import { createAccount } from './accounts.service.js';
+import { Account, ChangePasswordBody, CreateAccountBody, MyRole, presentAccount, UpdateAccountBody } from './accounts.schemas.js';
+import { changeMyPassword, createAccount, listMyRoles, updateMyAccount } from './accounts.service.js';
 
 export const accountRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
   const tags = ['accounts'];
@@ -20,4 +21,29 @@ export const accountRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, 
     actorOf(request);
     return presentAccount(request.auth!.account);
   });
+
+  app.patch('/v1/accounts/me', {
+    schema: { tags, summary: 'Change your name or postal address', body: UpdateAccountBody, response: { 200: Account, ...ERROR_RESPONSES } },
+  }, async (request) => presentAccount(await updateMyAccount(deps, actorOf(request), request.body)));
+
+  app.post('/v1/accounts/me/password', {
+    schema: {
+      tags,
+      summary: 'Change your password (your other sessions end)',
+      body: ChangePasswordBody,
+      response: { 204: z.null(), ...ERROR_RESPONSES },
+    },
+  }, async (request, reply) => {
+    await changeMyPassword(deps, actorOf(request), request.body);
+    return reply.code(204).send(null);
+  });
+
+  app.get('/v1/accounts/me/roles', {
+    schema: { tags, summary: 'The roles you hold and the pools they are held at', response: { 200: z.object({ data: z.array(MyRole) }), ...ERROR_RESPONSES } },
+  }, async (request) => ({
+    data: (await listMyRoles(deps, actorOf(request))).map(({ role, pool }) => ({
+      role,
+      pool: { id: pool.id, rootId: pool.rootId, parentId: pool.parentId, depth: pool.depth, name: pool.name, kind: pool.kind, status: pool.status },
+    })),
+  }));
 };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { POOL_STATUSES, ROLES } from '../../db/schema.js';
 import { iso } from '../../lib/time.js';
 import type { AccountRow } from './accounts.repo.js';
 import { Email, Name, PostalAddress, Timestamp } from '../../http/schemas.js';
@@ -22,6 +23,35 @@ export const Account = z.object({
   superuser: z.boolean(),
   createdAt: Timestamp,
 }).meta({ id: 'Account' });
+
+export const UpdateAccountBody = z
+  .object({
+    name: Name.optional(),
+    address: PostalAddress.nullable().optional().describe('The postal address; null removes it'),
+  })
+  .strict();
+export type UpdateAccountBody = z.infer<typeof UpdateAccountBody>;
+
+export const ChangePasswordBody = z
+  .object({
+    currentPassword: z.string().min(1).max(256).describe('The password in use now'),
+    newPassword: z.string().min(12).max(256).describe('At least 12 characters'),
+  })
+  .strict();
+export type ChangePasswordBody = z.infer<typeof ChangePasswordBody>;
+
+export const MyRole = z.object({
+  role: z.enum(ROLES),
+  pool: z.object({
+    id: z.string(),
+    rootId: z.string(),
+    parentId: z.string().nullable(),
+    depth: z.number().int(),
+    name: z.string(),
+    kind: z.string(),
+    status: z.enum(POOL_STATUSES),
+  }),
+}).describe('A role the caller holds at a pool (and so over its subtree)');
 
 export function presentAccount(a: AccountRow): z.infer<typeof Account> {
   return { id: a.id, email: a.email, name: a.name, address: a.address ?? null, superuser: a.isSuperuser, createdAt: iso(a.createdAt)! };

@@ -1,11 +1,11 @@
 import type { Executor } from '../../db/client.js';
 import { SYSTEM_ACTOR, type Actor, type Deps } from '../../lib/context.js';
-import { hashPassword, newPassword } from '../../lib/crypto.js';
+import { hashPassword, newPassword, verifyPassword } from '../../lib/crypto.js';
 import { AppError } from '../../lib/errors.js';
 import { newId } from '../../lib/ids.js';
 import { insertAuditEvent } from '../audit/audit.repo.js';
-import { countAccounts, insertAccount, type AccountRow } from './accounts.repo.js';
-import type { CreateAccountBody } from './accounts.schemas.js';
+import { countAccounts, findAccountById, findPoolsByIds, insertAccount, revokeOtherSessions, updateAccountRow, type AccountRow } from './accounts.repo.js';
+import type { ChangePasswordBody, CreateAccountBody, UpdateAccountBody } from './accounts.schemas.js';
 
 /** Sign-up: anyone may create an account; roles and memberships are given separately. */
 export async function createAccount(
@@ -71,4 +71,51 @@ export async function ensureFirstSuperuser(
     throw err;
   }
   return { email, password: password ? null : chosen };
+}
+
+const withoutHash = ({ passwordHash: _, ...rest }: AccountRow) => rest;
+
+/** The caller changes their own name or postal address. */
+export async function updateMyAccount(deps: Deps, actor: Actor, input: UpdateAccountBody): Promise<AccountRow> {
+  return deps.db.transaction(async (tx) => {
+    const before = await findAccountById(tx, actor.principal.accountId);
+    if (!before) throw new AppError('UNAUTHENTICATED');
+    const now = deps.clock.now();
+    const after = await updateAccountRow(tx, before.id, {
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.address !== undefined ? { address: input.address } : {}),
+      updatedAt: now,
+    });
+    await insertAuditEvent(tx, actor, now, { action: 'account.updated', entityType: 'account', entityId: after.id, before: withoutHash(before), after: withoutHash(after) });
+    return after;
+  });
+}
+
+/**
+ * The caller changes their password, naming the current one (a session left open on another
+ * screen must not be enough). Their other sessions end: whoever else knew the old password is
+ * logged out; this session and API tokens stay.
+ */
+export async function changeMyPassword(deps: Deps, actor: Actor, input: ChangePasswordBody): Promise<void> {
+  const account = await findAccountById(deps.db, actor.principal.accountId);
+  if (!account) throw new AppError('UNAUTHENTICATED');
+  const ok = await verifyPassword(account.passwordHash, input.currentPassword).catch(() => false);
+  if (!ok) {
+    throw new AppError('VALIDATION_FAILED', 'the current password is wrong', { errors: [{ path: 'body.currentPassword', message: 'the current password is wrong' }] });
+  }
+  // Hashing takes a while: before the transaction.
+  const passwordHash = await hashPassword(input.newPassword);
+  await deps.db.transaction(async (tx) => {
+    const now = deps.clock.now();
+    await updateAccountRow(tx, account.id, { passwordHash, updatedAt: now });
+    await revokeOtherSessions(tx, account.id, actor.tokenId, now);
+    await insertAuditEvent(tx, actor, now, { action: 'account.password_changed', entityType: 'account', entityId: account.id });
+  });
+}
+
+/** The roles the caller holds (in force for this request: a scoped API token has its one), with their pools. */
+export async function listMyRoles(deps: Deps, actor: Actor) {
+  const bindings = actor.principal.bindings;
+  const pools = new Map((await findPoolsByIds(deps.db, [...new Set(bindings.map((b) => b.poolId))])).map((p) => [p.id, p]));
+  return [...pools.values()].flatMap((pool) => bindings.filter((b) => b.poolId === pool.id).map((b) => ({ role: b.role, pool })));
 }
