@@ -106,8 +106,8 @@ for (const backend of backends()) {
     test('entities are shared component schemas, referenced rather than repeated', () => {
       const ok = (path: string, method: string, status: string) => doc.paths[path][method].responses[status].content['application/json'].schema;
       assert.equal(ok('/v1/pools/{id}', 'get', '200').$ref, '#/components/schemas/Pool');
-      assert.equal(ok('/v1/pools', 'get', '200').$ref, '#/components/schemas/PoolPage');
-      assert.equal(doc.components.schemas.PoolPage.properties.data.items.$ref, '#/components/schemas/Pool');
+      assert.equal(ok('/v1/pools', 'get', '200').$ref, '#/components/schemas/ListedPoolPage');
+      assert.equal(doc.components.schemas.ListedPoolPage.properties.data.items.$ref, '#/components/schemas/ListedPool');
       assert.equal(ok('/v1/licenses/{id}', 'get', '200').$ref, '#/components/schemas/License');
       assert.equal(ok('/v1/members/{id}', 'get', '200').$ref, '#/components/schemas/Member');
       assert.equal(ok('/v1/claims/{id}', 'get', '200').$ref, '#/components/schemas/Claim');

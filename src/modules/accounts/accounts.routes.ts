@@ -23,12 +23,14 @@ export const accountRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, 
   });
 
   app.patch('/v1/accounts/me', {
-    schema: { tags, summary: 'Change your name or postal address', body: UpdateAccountBody, response: { 200: Account, ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'updateMyAccount', description: 'Changes the name or postal address of the account you are logged in as ("My account"); the e-mail stays.', summary: 'Change your name or postal address', body: UpdateAccountBody, response: { 200: Account, ...ERROR_RESPONSES } },
   }, async (request) => presentAccount(await updateMyAccount(deps, actorOf(request), request.body)));
 
   app.post('/v1/accounts/me/password', {
     schema: {
       tags,
+      operationId: 'changeMyPassword',
+      description: 'Changes your password, given the one in use now. Every other session of the account ends; this one and API tokens stay.',
       summary: 'Change your password (your other sessions end)',
       body: ChangePasswordBody,
       response: { 204: z.null(), ...ERROR_RESPONSES },
@@ -39,7 +41,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, 
   });
 
   app.get('/v1/accounts/me/roles', {
-    schema: { tags, summary: 'The roles you hold and the pools they are held at', response: { 200: z.object({ data: z.array(MyRole) }), ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'listMyRoles', description: 'The roles you hold (operator, admin, manager, deputy) and the pool each is held at: what the console shows you and where.', summary: 'The roles you hold and the pools they are held at', response: { 200: z.object({ data: z.array(MyRole) }), ...ERROR_RESPONSES } },
   }, async (request) => ({
     data: (await listMyRoles(deps, actorOf(request))).map(({ role, pool }) => ({
       role,

@@ -29,7 +29,8 @@ export const UpdateAccountBody = z
     name: Name.optional(),
     address: PostalAddress.nullable().optional().describe('The postal address; null removes it'),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ name: 'Anna Muster', address: { line1: 'Bahnhofstrasse 12', postalCode: '8001', city: 'Zürich', country: 'CH' } }] });
 export type UpdateAccountBody = z.infer<typeof UpdateAccountBody>;
 
 export const ChangePasswordBody = z
@@ -37,7 +38,8 @@ export const ChangePasswordBody = z
     currentPassword: z.string().min(1).max(256).describe('The password in use now'),
     newPassword: z.string().min(12).max(256).describe('At least 12 characters'),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ currentPassword: 'correct horse battery staple', newPassword: 'a new and longer passphrase' }] });
 export type ChangePasswordBody = z.infer<typeof ChangePasswordBody>;
 
 export const MyRole = z.object({

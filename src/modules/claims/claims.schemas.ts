@@ -70,7 +70,7 @@ export const ClaimHolder = z
 /** A claim in a list: with who holds it, for the people who look after the pool ("who holds each seat"). */
 export const ListedClaim = Claim.extend({
   holder: ClaimHolder.nullable().describe('null once the member has been removed'),
-});
+}).meta({ id: 'ListedClaim' });
 
 /** The answer to a new claim: a borrow also carries its signed license file. */
 export const NewClaim = Claim.extend({

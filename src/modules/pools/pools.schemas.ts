@@ -103,7 +103,7 @@ export const PoolTreeFacts = z.object({
 });
 
 /** A pool in a list: with `tree` when asked with tree=true. */
-export const ListedPool = Pool.extend({ tree: PoolTreeFacts.optional().describe('With tree=true') });
+export const ListedPool = Pool.extend({ tree: PoolTreeFacts.optional().describe('With tree=true') }).meta({ id: 'ListedPool' });
 
 export function presentPool(p: PoolRow): z.infer<typeof Pool> {
   return {

@@ -38,7 +38,7 @@ export const Ticket = z.object({
 }).meta({ id: 'Ticket' });
 
 /** A ticket in a list: with who waits (the holder of a claim, as in `GET /v1/claims`). */
-export const ListedTicket = Ticket.extend({ holder: ClaimHolder.nullable().describe('null once the member has been removed') });
+export const ListedTicket = Ticket.extend({ holder: ClaimHolder.nullable().describe('null once the member has been removed') }).meta({ id: 'ListedTicket' });
 
 /** What a lease request that joined the queue is answered (202). */
 export const QueuedClaim = z.object({

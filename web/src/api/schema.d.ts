@@ -81,41 +81,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Change your name or postal address */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        name?: string;
-                        /** @description The postal address; null removes it */
-                        address?: components["schemas"]["PostalAddressInput"] | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Account"];
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthenticated"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-                409: components["responses"]["Conflict"];
-                422: components["responses"]["UnprocessableContent"];
-            };
-        };
+        /**
+         * Change your name or postal address
+         * @description Changes the name or postal address of the account you are logged in as ("My account"); the e-mail stays.
+         */
+        patch: operations["updateMyAccount"];
         trace?: never;
     };
     "/v1/accounts/me/password": {
@@ -127,43 +97,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change your password (your other sessions end) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description Makes a retry safe: a repeated request with the same key (per account, for 24 hours) gets the first answer again, with `Idempotent-Replayed: true`, without running twice. The same key with another request: 422 IDEMPOTENCY_KEY_REUSED; while the first is still running: 409 IDEMPOTENCY_KEY_IN_USE with Retry-After. */
-                    "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description The password in use now */
-                        currentPassword: string;
-                        /** @description At least 12 characters */
-                        newPassword: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Done; no content */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthenticated"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-                409: components["responses"]["Conflict"];
-                422: components["responses"]["UnprocessableContent"];
-            };
-        };
+        /**
+         * Change your password (your other sessions end)
+         * @description Changes your password, given the one in use now. Every other session of the account ends; this one and API tokens stay.
+         */
+        post: operations["changeMyPassword"];
         delete?: never;
         options?: never;
         head?: never;
@@ -177,48 +115,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The roles you hold and the pools they are held at */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OK */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            data: {
-                                /** @enum {string} */
-                                role: "operator" | "admin" | "manager" | "deputy";
-                                pool: {
-                                    id: string;
-                                    rootId: string;
-                                    parentId: string | null;
-                                    depth: number;
-                                    name: string;
-                                    kind: string;
-                                    /** @enum {string} */
-                                    status: "applied" | "initializing" | "active" | "suspended" | "closed";
-                                };
-                            }[];
-                        };
-                    };
-                };
-                400: components["responses"]["BadRequest"];
-                401: components["responses"]["Unauthenticated"];
-                403: components["responses"]["Forbidden"];
-                404: components["responses"]["NotFound"];
-                409: components["responses"]["Conflict"];
-                422: components["responses"]["UnprocessableContent"];
-            };
-        };
+        /**
+         * The roles you hold and the pools they are held at
+         * @description The roles you hold (operator, admin, manager, deputy) and the pool each is held at: what the console shows you and where.
+         */
+        get: operations["listMyRoles"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2393,6 +2294,140 @@ export interface components {
                 used: number | null;
             }[];
         };
+        ListedClaim: {
+            id: string;
+            rootId: string;
+            poolId: string;
+            memberId: string;
+            meter: string;
+            quantity: number;
+            /** @enum {string} */
+            kind: "lease" | "borrow" | "assignment" | "hold";
+            fingerprint: string | null;
+            /** @description Leases: what each heartbeat extends by */
+            ttlSeconds: number | null;
+            /**
+             * @description As of now: a live claim past its end shows `expired`
+             * @enum {string}
+             */
+            status: "live" | "released" | "expired" | "revoked";
+            expiresAt: string | null;
+            /** @description ISO 8601 UTC timestamp */
+            createdAt: string;
+            endedAt: string | null;
+            endReason: string | null;
+            /** @description null once the member has been removed */
+            holder: {
+                /** @description A person's account; null for a device */
+                accountId: string | null;
+                name: string | null;
+                email: string | null;
+                deviceSerial: string | null;
+                deviceType: string | null;
+            } | null;
+        };
+        ListedClaimPage: {
+            data: components["schemas"]["ListedClaim"][];
+            /** @description Pass as `cursor` for the next page; null on the last page */
+            nextCursor: string | null;
+        };
+        ListedPool: {
+            id: string;
+            rootId: string;
+            parentId: string | null;
+            depth: number;
+            name: string;
+            kind: string;
+            /** @enum {string} */
+            status: "applied" | "initializing" | "active" | "suspended" | "closed";
+            restricted: boolean;
+            validUntil: string | null;
+            maxBorrowDays: number | null;
+            /** @description Roots only: the longest lease (null: one day) */
+            maxLeaseSeconds: number | null;
+            /** @description Roots only: an account or device is a member of one pool of the root at most; off, it gets the strictest result of its pools */
+            exclusiveMembership: boolean;
+            queue: {
+                enabled: boolean;
+                /** @description How long a queue hold waits to be claimed */
+                claimTimeoutSeconds: number;
+            };
+            billingAddress: components["schemas"]["PostalAddress"] | null;
+            /** @description ISO 8601 UTC timestamp */
+            createdAt: string;
+            /** @description ISO 8601 UTC timestamp */
+            updatedAt: string;
+            /** @description With tree=true */
+            tree?: {
+                /** @description Pools directly below (the tree shows an expander when > 0) */
+                childCount: number;
+                /** @description The ancestors the caller may see, from the top of its tree down to the parent (empty at the top) */
+                path: {
+                    id: string;
+                    name: string;
+                }[];
+                /** @description The pool and every ancestor are active and inside their validUntil */
+                serving: boolean;
+                /** @description Per meter of the catalog, what a compact used/limit bar needs (as GET /v1/pools/{id}/state computes it) */
+                meters: {
+                    key: string;
+                    /** @description Units in use in the pool's subtree */
+                    used: number;
+                    /** @description The effective limit, after every ancestor and meter drawn on; null: unlimited */
+                    limit: number | null;
+                    /** @description Units that can still be taken here, after ancestors' use; null: unlimited */
+                    available: number | null;
+                    overLimit: boolean;
+                }[];
+            };
+        };
+        ListedPoolPage: {
+            data: components["schemas"]["ListedPool"][];
+            /** @description Pass as `cursor` for the next page; null on the last page */
+            nextCursor: string | null;
+        };
+        ListedTicket: {
+            id: string;
+            rootId: string;
+            /** @description The member's pool: its queue for the meter */
+            poolId: string;
+            memberId: string;
+            meter: string;
+            quantity: number;
+            /** @description The lease asked for: what the ticket becomes when claimed */
+            ttlSeconds: number;
+            fingerprint: string | null;
+            /**
+             * @description waiting → held (units held for the member until heldUntil) → claimed (a lease); lapsed when a hold runs out unclaimed; cancelled. As of now: a hold past its end shows `lapsed`
+             * @enum {string}
+             */
+            status: "waiting" | "held" | "claimed" | "lapsed" | "cancelled";
+            /** @description 1-based place among the waiting tickets of its pool and meter; null unless waiting */
+            position: number | null;
+            /** @description Held tickets: claim it before this */
+            heldUntil: string | null;
+            /** @description The lease the ticket became */
+            claimId: string | null;
+            /** @description ISO 8601 UTC timestamp */
+            createdAt: string;
+            /** @description ISO 8601 UTC timestamp */
+            updatedAt: string;
+            endedAt: string | null;
+            /** @description null once the member has been removed */
+            holder: {
+                /** @description A person's account; null for a device */
+                accountId: string | null;
+                name: string | null;
+                email: string | null;
+                deviceSerial: string | null;
+                deviceType: string | null;
+            } | null;
+        };
+        ListedTicketPage: {
+            data: components["schemas"]["ListedTicket"][];
+            /** @description Pass as `cursor` for the next page; null on the last page */
+            nextCursor: string | null;
+        };
         LoginResponse: {
             /** @description Bearer token for programs; the same session is also set as an HTTP-only cookie */
             token: string;
@@ -3152,6 +3187,134 @@ export interface operations {
             422: components["responses"]["UnprocessableContent"];
         };
     };
+    updateMyAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Anna Muster",
+                 *       "address": {
+                 *         "line1": "Bahnhofstrasse 12",
+                 *         "postalCode": "8001",
+                 *         "city": "Zürich",
+                 *         "country": "CH"
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    name?: string;
+                    /** @description The postal address; null removes it */
+                    address?: components["schemas"]["PostalAddressInput"] | null;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableContent"];
+        };
+    };
+    changeMyPassword: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: a repeated request with the same key (per account, for 24 hours) gets the first answer again, with `Idempotent-Replayed: true`, without running twice. The same key with another request: 422 IDEMPOTENCY_KEY_REUSED; while the first is still running: 409 IDEMPOTENCY_KEY_IN_USE with Retry-After. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "currentPassword": "correct horse battery staple",
+                 *       "newPassword": "a new and longer passphrase"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The password in use now */
+                    currentPassword: string;
+                    /** @description At least 12 characters */
+                    newPassword: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Done; no content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableContent"];
+        };
+    };
+    listMyRoles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: {
+                            /** @enum {string} */
+                            role: "operator" | "admin" | "manager" | "deputy";
+                            pool: {
+                                id: string;
+                                rootId: string;
+                                parentId: string | null;
+                                depth: number;
+                                name: string;
+                                kind: string;
+                                /** @enum {string} */
+                                status: "applied" | "initializing" | "active" | "suspended" | "closed";
+                            };
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableContent"];
+        };
+    };
     listPools: {
         parameters: {
             query?: {
@@ -3181,60 +3344,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        data: {
-                            id: string;
-                            rootId: string;
-                            parentId: string | null;
-                            depth: number;
-                            name: string;
-                            kind: string;
-                            /** @enum {string} */
-                            status: "applied" | "initializing" | "active" | "suspended" | "closed";
-                            restricted: boolean;
-                            validUntil: string | null;
-                            maxBorrowDays: number | null;
-                            /** @description Roots only: the longest lease (null: one day) */
-                            maxLeaseSeconds: number | null;
-                            /** @description Roots only: an account or device is a member of one pool of the root at most; off, it gets the strictest result of its pools */
-                            exclusiveMembership: boolean;
-                            queue: {
-                                enabled: boolean;
-                                /** @description How long a queue hold waits to be claimed */
-                                claimTimeoutSeconds: number;
-                            };
-                            billingAddress: components["schemas"]["PostalAddress"] | null;
-                            /** @description ISO 8601 UTC timestamp */
-                            createdAt: string;
-                            /** @description ISO 8601 UTC timestamp */
-                            updatedAt: string;
-                            /** @description With tree=true */
-                            tree?: {
-                                /** @description Pools directly below (the tree shows an expander when > 0) */
-                                childCount: number;
-                                /** @description The ancestors the caller may see, from the top of its tree down to the parent (empty at the top) */
-                                path: {
-                                    id: string;
-                                    name: string;
-                                }[];
-                                /** @description The pool and every ancestor are active and inside their validUntil */
-                                serving: boolean;
-                                /** @description Per meter of the catalog, what a compact used/limit bar needs (as GET /v1/pools/{id}/state computes it) */
-                                meters: {
-                                    key: string;
-                                    /** @description Units in use in the pool's subtree */
-                                    used: number;
-                                    /** @description The effective limit, after every ancestor and meter drawn on; null: unlimited */
-                                    limit: number | null;
-                                    /** @description Units that can still be taken here, after ancestors' use; null: unlimited */
-                                    available: number | null;
-                                    overLimit: boolean;
-                                }[];
-                            };
-                        }[];
-                        /** @description Pass as `cursor` for the next page; null on the last page */
-                        nextCursor: string | null;
-                    };
+                    "application/json": components["schemas"]["ListedPoolPage"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4514,38 +4624,7 @@ export interface operations {
                     "application/json": {
                         license: components["schemas"]["License"];
                         /** @description The live claims saving the change would revoke, newest first, as they would end (status revoked, endReason); empty when nothing is over its limit */
-                        revokedClaims: {
-                            id: string;
-                            rootId: string;
-                            poolId: string;
-                            memberId: string;
-                            meter: string;
-                            quantity: number;
-                            /** @enum {string} */
-                            kind: "lease" | "borrow" | "assignment" | "hold";
-                            fingerprint: string | null;
-                            /** @description Leases: what each heartbeat extends by */
-                            ttlSeconds: number | null;
-                            /**
-                             * @description As of now: a live claim past its end shows `expired`
-                             * @enum {string}
-                             */
-                            status: "live" | "released" | "expired" | "revoked";
-                            expiresAt: string | null;
-                            /** @description ISO 8601 UTC timestamp */
-                            createdAt: string;
-                            endedAt: string | null;
-                            endReason: string | null;
-                            /** @description null once the member has been removed */
-                            holder: {
-                                /** @description A person's account; null for a device */
-                                accountId: string | null;
-                                name: string | null;
-                                email: string | null;
-                                deviceSerial: string | null;
-                                deviceType: string | null;
-                            } | null;
-                        }[];
+                        revokedClaims: components["schemas"]["ListedClaim"][];
                         state: components["schemas"]["PoolState"];
                     };
                 };
@@ -6466,42 +6545,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        data: {
-                            id: string;
-                            rootId: string;
-                            poolId: string;
-                            memberId: string;
-                            meter: string;
-                            quantity: number;
-                            /** @enum {string} */
-                            kind: "lease" | "borrow" | "assignment" | "hold";
-                            fingerprint: string | null;
-                            /** @description Leases: what each heartbeat extends by */
-                            ttlSeconds: number | null;
-                            /**
-                             * @description As of now: a live claim past its end shows `expired`
-                             * @enum {string}
-                             */
-                            status: "live" | "released" | "expired" | "revoked";
-                            expiresAt: string | null;
-                            /** @description ISO 8601 UTC timestamp */
-                            createdAt: string;
-                            endedAt: string | null;
-                            endReason: string | null;
-                            /** @description null once the member has been removed */
-                            holder: {
-                                /** @description A person's account; null for a device */
-                                accountId: string | null;
-                                name: string | null;
-                                email: string | null;
-                                deviceSerial: string | null;
-                                deviceType: string | null;
-                            } | null;
-                        }[];
-                        /** @description Pass as `cursor` for the next page; null on the last page */
-                        nextCursor: string | null;
-                    };
+                    "application/json": components["schemas"]["ListedClaimPage"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -6742,47 +6786,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        data: {
-                            id: string;
-                            rootId: string;
-                            /** @description The member's pool: its queue for the meter */
-                            poolId: string;
-                            memberId: string;
-                            meter: string;
-                            quantity: number;
-                            /** @description The lease asked for: what the ticket becomes when claimed */
-                            ttlSeconds: number;
-                            fingerprint: string | null;
-                            /**
-                             * @description waiting → held (units held for the member until heldUntil) → claimed (a lease); lapsed when a hold runs out unclaimed; cancelled. As of now: a hold past its end shows `lapsed`
-                             * @enum {string}
-                             */
-                            status: "waiting" | "held" | "claimed" | "lapsed" | "cancelled";
-                            /** @description 1-based place among the waiting tickets of its pool and meter; null unless waiting */
-                            position: number | null;
-                            /** @description Held tickets: claim it before this */
-                            heldUntil: string | null;
-                            /** @description The lease the ticket became */
-                            claimId: string | null;
-                            /** @description ISO 8601 UTC timestamp */
-                            createdAt: string;
-                            /** @description ISO 8601 UTC timestamp */
-                            updatedAt: string;
-                            endedAt: string | null;
-                            /** @description null once the member has been removed */
-                            holder: {
-                                /** @description A person's account; null for a device */
-                                accountId: string | null;
-                                name: string | null;
-                                email: string | null;
-                                deviceSerial: string | null;
-                                deviceType: string | null;
-                            } | null;
-                        }[];
-                        /** @description Pass as `cursor` for the next page; null on the last page */
-                        nextCursor: string | null;
-                    };
+                    "application/json": components["schemas"]["ListedTicketPage"];
                 };
             };
             400: components["responses"]["BadRequest"];
