@@ -9,6 +9,7 @@ import { registerAuth } from './http/auth.js';
 import { registerIdempotency } from './http/idempotency.js';
 import { registerInputGuards } from './http/input.js';
 import { registerMetrics } from './http/metrics.js';
+import { finishDocument } from './http/openapi.js';
 import { registerProblemHandlers, sendFrameworkProblem } from './http/problem.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import type { Deps } from './lib/context.js';
@@ -120,7 +121,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       security: [{ bearer: [] }, { session: [] }],
     },
     transform: jsonSchemaTransform,
-    transformObject: idempotency.documentHeader,
+    transformObject: finishDocument(idempotency.documentHeader),
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

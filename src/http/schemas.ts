@@ -35,14 +35,28 @@ export const PostalAddress = z
     region: z.string().trim().max(100).optional(),
     country: z.string().trim().length(2).describe('ISO 3166-1 alpha-2 country code'),
   })
-  .strict();
+  .strict()
+  .meta({ id: 'PostalAddress' });
 
 export const PageQuery = {
   limit: z.coerce.number().int().min(1).max(500).default(50).describe('Page size'),
   cursor: z.string().max(64).optional().describe('`nextCursor` of the previous page'),
 };
 
+/** The page schema of each item schema, made once: one named with an id is `<id>Page` in the OpenAPI document. */
+const pages = new WeakMap<z.ZodType, z.ZodType>();
+
 export function Page<T extends z.ZodType>(item: T) {
+  const known = pages.get(item);
+  if (known) return known as ReturnType<typeof pageOf<T>>;
+  const page = pageOf(item);
+  const id = z.globalRegistry.get(item)?.id;
+  const named = id ? page.meta({ id: `${id}Page` }) : page;
+  pages.set(item, named);
+  return named;
+}
+
+function pageOf<T extends z.ZodType>(item: T) {
   return z.object({
     data: z.array(item),
     nextCursor: z.string().nullable().describe('Pass as `cursor` for the next page; null on the last page'),
@@ -58,16 +72,20 @@ export function toPage<R extends { id: string }, T>(rows: R[], limit: number, pr
 
 export const Problem = z
   .looseObject({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    code: z.string().describe('Stable error code'),
-    instance: z.string(),
-    requestId: z.string(),
-    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    type: z.string().describe('`urn:licensepool:problem:<code>`'),
+    title: z.string().describe('The title of the code in the error table'),
+    status: z.number().int().describe('The HTTP status'),
+    detail: z.string().describe('What went wrong in this request, for people'),
+    code: z.string().describe('Stable error code (the error table, src/lib/errors.ts)'),
+    instance: z.string().describe('The path of the request'),
+    requestId: z.string().describe('The request id, also in the `X-Request-Id` header and the server log'),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional().describe('The invalid fields (`body.limits.seats`) and what is wrong with each'),
+    reasons: z
+      .array(z.looseObject({ code: z.string() }))
+      .optional()
+      .describe('Why a claim or sync is refused: every reason, each with its code and the figures it concerns'),
   })
-  .describe('RFC 9457 problem details');
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
 
 /** The error answers every authenticated route can give, for the OpenAPI document. */
 export const ERROR_RESPONSES = {

@@ -25,7 +25,7 @@ export const AccessRule = z.object({
   match: z.enum(['domain', 'email']),
   value: z.string(),
   createdAt: Timestamp,
-});
+}).meta({ id: 'AccessRule' });
 
 export const presentAccessRule = (r: AccessRuleRow): z.infer<typeof AccessRule> => ({
   id: r.id,
@@ -43,4 +43,4 @@ export const AccessVerdict = z.object({
   poolId: z.string().optional().describe('The pool on the path whose rules refuse'),
   ruleId: z.string().nullable().optional().describe('The rule that refuses (null: no include rule matched)'),
   reason: z.string().optional(),
-});
+}).meta({ id: 'AccessVerdict' });

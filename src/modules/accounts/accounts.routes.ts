@@ -8,14 +8,14 @@ import { createAccount } from './accounts.service.js';
 export const accountRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
   const tags = ['accounts'];
   app.post('/v1/accounts', {
-    schema: { tags, summary: 'Create an account (sign up)', security: [], body: CreateAccountBody, response: { 201: Account, ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'createAccount', description: 'Signs up a new account with e-mail, name and password. The account holds no role until one is granted or its application is approved. 409 EMAIL_TAKEN when the e-mail has an account.', summary: 'Create an account (sign up)', security: [], body: CreateAccountBody, response: { 201: Account, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     const account = await createAccount(deps, request.auth?.actor ?? null, request.body);
     return reply.code(201).send(presentAccount(account));
   });
 
   app.get('/v1/accounts/me', {
-    schema: { tags, summary: 'The account you are logged in as', response: { 200: Account, ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'getMyAccount', description: 'The account of the session or token that sends the request: e-mail, name, postal address and whether it is a superuser.', summary: 'The account you are logged in as', response: { 200: Account, ...ERROR_RESPONSES } },
   }, async (request) => {
     actorOf(request);
     return presentAccount(request.auth!.account);

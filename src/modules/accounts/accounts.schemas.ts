@@ -20,7 +20,7 @@ export const Account = z.object({
   address: PostalAddress.nullable(),
   superuser: z.boolean(),
   createdAt: Timestamp,
-});
+}).meta({ id: 'Account' });
 
 export function presentAccount(a: AccountRow): z.infer<typeof Account> {
   return { id: a.id, email: a.email, name: a.name, address: a.address ?? null, superuser: a.isSuperuser, createdAt: iso(a.createdAt)! };

@@ -38,7 +38,7 @@ export const Application = z.object({
   decidedBy: z.string().nullable(),
   decidedAt: Timestamp.nullable(),
   createdAt: Timestamp,
-});
+}).meta({ id: 'Application' });
 
 export function presentApplication(a: ApplicationRow): z.infer<typeof Application> {
   return {

@@ -32,11 +32,11 @@ const AuditEvent = z.object({
   before: z.unknown(),
   after: z.unknown(),
   requestId: z.string().nullable(),
-});
+}).meta({ id: 'AuditEvent' });
 
 export const auditRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
   app.get('/v1/audit', {
-    schema: { tags: ['audit'], summary: 'The audit trail, filtered; only events inside your reach', querystring: AuditQuery, response: { 200: Page(AuditEvent), ...ERROR_RESPONSES } },
+    schema: { tags: ['audit'], operationId: 'listAuditEvents', description: 'The audit trail of changes, filtered by pool (and its subtree), license, member or actor; only events inside your reach; cursor pages.', summary: 'The audit trail, filtered; only events inside your reach', querystring: AuditQuery, response: { 200: Page(AuditEvent), ...ERROR_RESPONSES } },
   }, async (request) => {
     const actor = actorOf(request);
     const q = request.query;

@@ -15,6 +15,8 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: Deps; secureCookies: bool
     onRequest: noStore,
     schema: {
       tags,
+      operationId: 'logIn',
+      description: 'Checks e-mail and password and starts a session: its token in the answer, the HTTP-only session cookie and the CSRF cookie that state-changing calls made with the session cookie echo. 401 INVALID_CREDENTIALS; repeated failures are slowed and then refused (429 TOO_MANY_ATTEMPTS).',
       summary: 'Log in with e-mail and password',
       security: [],
       body: LoginBody,
@@ -38,7 +40,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: Deps; secureCookies: bool
   });
 
   app.post('/v1/auth/logout', {
-    schema: { tags, summary: 'End the current session', response: { 204: z.null(), ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'logOut', description: 'Ends the session of the token or cookie sent, and clears the session and CSRF cookies; answers 204.', summary: 'End the current session', response: { 204: z.null(), ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     const actor = actorOf(request);
     if (actor.tokenId && request.auth?.kind === 'session') await revokeToken(deps, actor, actor.tokenId);
@@ -48,18 +50,18 @@ export const authRoutes: FastifyPluginAsyncZod<{ deps: Deps; secureCookies: bool
 
   app.post('/v1/tokens', {
     onRequest: noStore,
-    schema: { tags, summary: 'Create an API token (the secret is shown once)', body: CreateTokenBody, response: { 201: CreatedApiToken, ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'createToken', description: 'Creates a named API token for your account, optionally with an expiry; the secret is in this answer only.', summary: 'Create an API token (the secret is shown once)', body: CreateTokenBody, response: { 201: CreatedApiToken, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     const { token, secret } = await createApiToken(deps, actorOf(request), request.body);
     return reply.code(201).send({ ...presentToken(token), token: secret });
   });
 
   app.get('/v1/tokens', {
-    schema: { tags, summary: 'Your API tokens', response: { 200: z.object({ data: z.array(ApiToken) }), ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'listTokens', description: 'Your API tokens, without their secrets.', summary: 'Your API tokens', response: { 200: z.object({ data: z.array(ApiToken) }), ...ERROR_RESPONSES } },
   }, async (request) => ({ data: (await listApiTokens(deps, actorOf(request))).map(presentToken) }));
 
   app.delete('/v1/tokens/:id', {
-    schema: { tags, summary: 'Revoke one of your API tokens', params: IdParams, response: { 204: z.null(), ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'revokeToken', description: 'Revokes one of your API tokens at once; answers 204.', summary: 'Revoke one of your API tokens', params: IdParams, response: { 204: z.null(), ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     await revokeToken(deps, actorOf(request), request.params.id);
     return reply.code(204).send(null);

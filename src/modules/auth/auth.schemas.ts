@@ -13,7 +13,7 @@ export const LoginResponse = z.object({
   csrfToken: z.string().describe('Send as `X-CSRF-Token` on unsafe requests authenticated by the cookie'),
   expiresAt: Timestamp,
   account: Account,
-});
+}).meta({ id: 'LoginResponse' });
 
 export const CreateTokenBody = z
   .object({
@@ -36,8 +36,8 @@ export const ApiToken = z.object({
   role: z.enum(ROLES).nullable(),
   expiresAt: Timestamp.nullable(),
   createdAt: Timestamp,
-});
-export const CreatedApiToken = ApiToken.extend({ token: z.string().describe('Shown once; store it now') });
+}).meta({ id: 'ApiToken' });
+export const CreatedApiToken = ApiToken.extend({ token: z.string().describe('Shown once; store it now') }).meta({ id: 'CreatedApiToken' });
 
 export function presentToken(t: TokenRow): z.infer<typeof ApiToken> {
   return { id: t.id, name: t.name, poolId: t.poolId, role: t.role, expiresAt: iso(t.expiresAt), createdAt: iso(t.createdAt)! };

@@ -20,8 +20,8 @@ export type CreateMeterBody = z.infer<typeof CreateMeterBody>;
 export const CreateFeatureBody = z.object({ key: CatalogKey, name: Name }).strict();
 export type CreateFeatureBody = z.infer<typeof CreateFeatureBody>;
 
-export const Meter = z.object({ id: z.string(), rootId: z.string(), key: z.string(), name: z.string(), draws: z.array(z.string()), createdAt: Timestamp });
-export const Feature = z.object({ id: z.string(), rootId: z.string(), key: z.string(), name: z.string(), createdAt: Timestamp });
+export const Meter = z.object({ id: z.string(), rootId: z.string(), key: z.string(), name: z.string(), draws: z.array(z.string()), createdAt: Timestamp }).meta({ id: 'Meter' });
+export const Feature = z.object({ id: z.string(), rootId: z.string(), key: z.string(), name: z.string(), createdAt: Timestamp }).meta({ id: 'Feature' });
 
 export const presentMeter = (m: MeterRow): z.infer<typeof Meter> => ({
   id: m.id, rootId: m.rootId, key: m.key, name: m.name, draws: m.draws, createdAt: iso(m.createdAt)!,
@@ -62,7 +62,7 @@ export const Package = z.object({
   feature: z.string().nullable(),
   meter: z.string().nullable(),
   createdAt: Timestamp,
-});
+}).meta({ id: 'Package' });
 
 export const presentPackage = (p: PackageRow): z.infer<typeof Package> => ({
   id: p.id,

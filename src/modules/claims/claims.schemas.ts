@@ -52,7 +52,7 @@ export const Claim = z.object({
   createdAt: Timestamp,
   endedAt: Timestamp.nullable(),
   endReason: z.string().nullable(),
-});
+}).meta({ id: 'Claim' });
 
 /** The answer to a new claim: a borrow also carries its signed license file. */
 export const NewClaim = Claim.extend({
@@ -60,7 +60,7 @@ export const NewClaim = Claim.extend({
     .string()
     .optional()
     .describe('Borrows: a license token (compact JWS, EdDSA, typ license+jwt) for offline use until expiresAt; verify it with the SDK against /.well-known/jwks.json'),
-});
+}).meta({ id: 'NewClaim' });
 
 /** A claim as the clock sees it: never live past its end, swept or not. */
 export function claimStatusAt(c: ClaimRow, now: Date): ClaimRow['status'] {

@@ -31,7 +31,7 @@ const Job = z.object({
   lastError: z.string().nullable(),
   createdAt: Timestamp,
   finishedAt: Timestamp.nullable(),
-});
+}).meta({ id: 'Job' });
 
 const presentJob = (j: JobRow): z.infer<typeof Job> => ({
   id: j.id,
@@ -65,7 +65,7 @@ async function retryJob(deps: Deps, actor: Actor, id: string): Promise<JobRow> {
 export const jobRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
   const tags = ['jobs'];
   app.get('/v1/jobs', {
-    schema: { tags, summary: 'Background jobs (superusers; an empty list for anyone else): `?status=dead` lists the dead letters', querystring: JobsQuery, response: { 200: Page(Job), ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'listJobs', description: 'Background jobs, filtered by status (`?status=dead` lists the dead letters); superusers see them, anyone else an empty list.', summary: 'Background jobs (superusers; an empty list for anyone else): `?status=dead` lists the dead letters', querystring: JobsQuery, response: { 200: Page(Job), ...ERROR_RESPONSES } },
   }, async (request) => {
     const actor = actorOf(request);
     const q = request.query;
@@ -74,6 +74,6 @@ export const jobRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { de
   });
 
   app.post('/v1/jobs/:id/retry', {
-    schema: { tags, summary: 'Queue a dead job again, due now, with a fresh set of attempts (superusers)', params: IdParams, response: { 200: Job, ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'retryJob', description: 'Queues a dead job again, due now, with a fresh set of attempts (superusers).', summary: 'Queue a dead job again, due now, with a fresh set of attempts (superusers)', params: IdParams, response: { 200: Job, ...ERROR_RESPONSES } },
   }, async (request) => presentJob(await retryJob(deps, actorOf(request), request.params.id)));
 };

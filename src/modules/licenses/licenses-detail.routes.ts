@@ -14,6 +14,8 @@ export const licenseDetailRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async 
   app.get('/v1/licenses/:id/summary', {
     schema: {
       tags,
+      operationId: 'getLicenseSummary',
+      description: 'The General tab of the license view: pool, start, end, duration, access points and rooms (maximum and in use), modules and limits.',
       summary: 'General data of the license view: pool, start, end, duration, access points and rooms (maximum and in use), modules, limits',
       params: IdParams,
       response: { 200: LicenseSummary, ...ERROR_RESPONSES },
@@ -23,6 +25,8 @@ export const licenseDetailRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async 
   app.get('/v1/licenses/:id/assignments', {
     schema: {
       tags,
+      operationId: 'getLicenseAssignments',
+      description: 'The Assignments tab: the pool the license is bound to, what uses the meters it gives there, and its configured elements.',
       summary: 'Assignments: the pool the license is bound to, what uses the meters it gives there, and its configured elements',
       params: IdParams,
       response: { 200: LicenseAssignments, ...ERROR_RESPONSES },
@@ -32,6 +36,8 @@ export const licenseDetailRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async 
   app.get('/v1/licenses/:id/assignments/members', {
     schema: {
       tags,
+      operationId: 'listLicenseMembers',
+      description: 'The members with live claims, in the license\'s pool subtree, on the meters the license gives; cursor pages.',
       summary: "The members using the license: live claims in its pool's subtree on the meters it gives",
       params: IdParams,
       querystring: UsingMembersQuery,
@@ -42,6 +48,8 @@ export const licenseDetailRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async 
   app.get('/v1/licenses/:id/certificate.pdf', {
     schema: {
       tags,
+      operationId: 'getLicenseCertificate',
+      description: 'A one-page PDF certificate of the license: key, pool or location, modules, limits, term and issue date.',
       summary: 'The license certificate (PDF, one page): key, pool/location, modules, limits, term and issue date',
       params: IdParams,
       produces: ['application/pdf'],

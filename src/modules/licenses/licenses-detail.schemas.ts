@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { BILLING_INTERVALS, LICENSE_STATUSES } from '../../db/schema.js';
+import { LICENSE_STATUSES } from '../../db/schema.js';
 import { PageQuery, Timestamp } from '../../http/schemas.js';
+import { Billing } from './licenses.schemas.js';
 
 const PoolRef = z.object({ id: z.string(), name: z.string(), kind: z.string() });
 
@@ -34,7 +35,7 @@ export const LicenseSummary = z.object({
     termMonths: z.number().int().nullable().describe('The contract term, counted from the start'),
     days: z.number().int().nullable().describe('Whole days from start to end; null until both are known'),
   }),
-  billing: z.object({ interval: z.enum(BILLING_INTERVALS), contractYears: z.number().int() }).nullable(),
+  billing: Billing.nullable(),
   accessPoints: Capacity.describe('Meter `access_points`'),
   rooms: Capacity.describe('Meter `rooms`'),
   modules: z.array(z.object({ key: z.string(), name: z.string() })).describe('The features (platform modules) it switches on, with their catalog names'),
@@ -46,7 +47,7 @@ export const LicenseSummary = z.object({
       used: z.number().int().nullable().describe("Units in use in the pool's subtree; null when on no pool"),
     }),
   ),
-});
+}).meta({ id: 'LicenseSummary' });
 export type LicenseSummary = z.infer<typeof LicenseSummary>;
 
 export const LicenseAssignments = z.object({
@@ -67,7 +68,7 @@ export const LicenseAssignments = z.object({
     .int()
     .nullable()
     .describe('Distinct devices that connected to the pool towards the start of an `on_connections` license; null for `on_activation`'),
-});
+}).meta({ id: 'LicenseAssignments' });
 export type LicenseAssignments = z.infer<typeof LicenseAssignments>;
 
 export const UsingMember = z.object({
@@ -77,7 +78,7 @@ export const UsingMember = z.object({
   account: z.object({ id: z.string(), email: z.string() }).nullable(),
   device: z.object({ id: z.string(), serial: z.string(), type: z.string() }).nullable(),
   meters: z.array(z.object({ key: z.string(), claims: z.number().int(), units: z.number().int() })).describe('What its live claims take of each licensed meter'),
-});
+}).meta({ id: 'UsingMember' });
 export type UsingMember = z.infer<typeof UsingMember>;
 
 export const UsingMembersQuery = z.object(PageQuery).strict();

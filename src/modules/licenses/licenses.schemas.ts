@@ -93,7 +93,7 @@ export const ConnectionResult = z.object({
   licenses: z
     .array(z.object({ id: z.string(), status: z.enum(LICENSE_STATUSES), connections: z.number().int(), threshold: z.number().int() }))
     .describe('The licenses of the pool that were waiting for connections, after this one'),
-});
+}).meta({ id: 'ConnectionResult' });
 
 export const LicenseActionParams = z.object({ id: IdParam, action: z.enum(['suspend', 'resume', 'finalize']) }).strict();
 
@@ -140,6 +140,9 @@ export type ListLicensesQuery = z.infer<typeof ListLicensesQuery>;
 export const ExportLicensesQuery = z.object(LicenseFilterFields).strict();
 export type ExportLicensesQuery = z.infer<typeof ExportLicensesQuery>;
 
+/** How a license is billed, as its answers show it. */
+export const Billing = z.object({ interval: z.enum(BILLING_INTERVALS), contractYears: z.number().int() }).meta({ id: 'Billing' });
+
 export const License = z.object({
   id: z.string(),
   rootId: z.string(),
@@ -154,13 +157,13 @@ export const License = z.object({
   validUntil: Timestamp.nullable().describe('The end: start + term, or the fixed end date'),
   termMonths: z.number().int().nullable(),
   startRule: z.object({ type: z.enum(START_RULES), threshold: z.number().int().optional() }),
-  billing: z.object({ interval: z.enum(BILLING_INTERVALS), contractYears: z.number().int() }).nullable(),
+  billing: Billing.nullable(),
   request: LicenseRequestData.nullable(),
   activatedAt: Timestamp.nullable(),
   activatedBy: z.string().nullable(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
-});
+}).meta({ id: 'License' });
 
 export function presentLicense(l: LicenseRow, now: Date): z.infer<typeof License> {
   return {
@@ -194,4 +197,4 @@ export const HistoryEntry = z.object({
   before: z.unknown(),
   after: z.unknown(),
   requestId: z.string().nullable(),
-});
+}).meta({ id: 'HistoryEntry' });

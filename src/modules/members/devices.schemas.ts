@@ -25,7 +25,7 @@ export const Device = z.object({
   type: z.string(),
   status: z.enum(DEVICE_STATUSES),
   createdAt: Timestamp,
-});
+}).meta({ id: 'Device' });
 
 export function presentDevice(d: DeviceRow): z.infer<typeof Device> {
   return { id: d.id, rootId: d.rootId, serial: d.serial, type: d.type, status: d.status, createdAt: iso(d.createdAt)! };

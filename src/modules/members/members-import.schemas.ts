@@ -29,10 +29,10 @@ export const ImportRowResult = z.object({
   memberId: z.string().optional().describe('The new member (pending), when added'),
   code: z.string().optional().describe('Why the row failed: the code the add-member route would answer (ACCOUNT_NOT_FOUND, DEVICE_BLOCKED, MEMBER_IN_OTHER_POOL, MEMBER_EXISTS, VALIDATION_FAILED…), or DUPLICATE_ROW'),
   detail: z.string().optional(),
-});
+}).meta({ id: 'ImportRowResult' });
 
 export const ImportMembersResult = z.object({
   imported: z.number().int().describe('Rows added as members'),
   failed: z.number().int().describe('Rows not added'),
   rows: z.array(ImportRowResult).describe('One result per data row, in line order'),
-});
+}).meta({ id: 'ImportMembersResult' });

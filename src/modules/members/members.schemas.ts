@@ -36,7 +36,7 @@ export const Member = z.object({
   device: z.object({ id: z.string(), serial: z.string(), type: z.string(), status: z.enum(DEVICE_STATUSES) }).nullable(),
   decidedAt: Timestamp.nullable(),
   createdAt: Timestamp,
-});
+}).meta({ id: 'Member' });
 
 export function presentMember({ member, account, device }: MemberView): z.infer<typeof Member> {
   return {
@@ -85,7 +85,7 @@ export const MemberEntitlements = z.object({
       until: Until,
     }),
   ),
-});
+}).meta({ id: 'MemberEntitlements' });
 
 export function presentEntitlements(view: MemberView, at: Date, e: Entitlements): z.infer<typeof MemberEntitlements> {
   return {

@@ -40,6 +40,8 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (
   app.get('/v1/outbox', {
     schema: {
       tags: mail,
+      operationId: 'listOutboxMessages',
+      description: 'Mail in the outbox, sent or not: all of it for superusers, the mail about their trees for operators, the mail addressed to them for everyone; cursor pages.',
       summary: 'Mail in the outbox, sent or not: all of it for superusers, the mail about their trees for operators, the mail addressed to them for everyone',
       querystring: OutboxQuery,
       response: { 200: Page(OutboxMessage), ...ERROR_RESPONSES },
@@ -47,12 +49,14 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (
   }, async (request) => toPage(await listOutbox(deps, actorOf(request), request.query), request.query.limit, presentMessage));
 
   app.get('/v1/outbox/:id', {
-    schema: { tags: mail, summary: 'One message, with its text and HTML', params: IdParams, response: { 200: OutboxMessage, ...ERROR_RESPONSES } },
+    schema: { tags: mail, operationId: 'getOutboxMessage', description: 'One message of the outbox, with its text and HTML and its delivery status.', summary: 'One message, with its text and HTML', params: IdParams, response: { 200: OutboxMessage, ...ERROR_RESPONSES } },
   }, async (request) => presentMessage(await getMessage(deps, actorOf(request), request.params.id)));
 
   app.post('/v1/outbox/:id/retry', {
     schema: {
       tags: mail,
+      operationId: 'retryOutboxMessage',
+      description: 'Sends a failed message (a dead letter) again with a fresh set of attempts (operators of its root).',
       summary: 'Send a failed message (a dead letter) again, with a fresh set of attempts (operators of its root)',
       params: IdParams,
       response: { 200: OutboxMessage, ...ERROR_RESPONSES },
@@ -62,6 +66,8 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (
   app.get('/v1/licenses/:id/notifications', {
     schema: {
       tags: ['licenses'],
+      operationId: 'listLicenseNotifications',
+      description: 'The notifications sent, or waiting to be sent, about the license: reminders and status changes; cursor pages.',
       summary: 'The notifications sent (or waiting to be sent) about the license: reminders and status changes',
       params: IdParams,
       querystring: z.object(PageQuery).strict(),
@@ -74,6 +80,8 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (
   app.get('/v1/pools/:id/templates', {
     schema: {
       tags: mail,
+      operationId: 'listTemplates',
+      description: 'Every event\'s mail template on a root: its own version or the default, with the variables it takes (operators).',
       summary: "Every event's mail template on a root: its own version or the default, with the variables it takes (operators)",
       params: IdParams,
       response: { 200: z.object({ data: z.array(Template) }), ...ERROR_RESPONSES },
@@ -81,7 +89,7 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (
   }, async (request) => ({ data: (await listTemplates(deps, actorOf(request), request.params.id)).map((t) => presentTemplate(t.event, t.own)) }));
 
   app.get('/v1/pools/:id/templates/:event', {
-    schema: { tags: mail, summary: "One event's mail template on a root (operators)", params: TemplateParams, response: { 200: Template, ...ERROR_RESPONSES } },
+    schema: { tags: mail, operationId: 'getTemplate', description: 'One event\'s mail template on a root: its own version or the default, with the variables it takes (operators).', summary: "One event's mail template on a root (operators)", params: TemplateParams, response: { 200: Template, ...ERROR_RESPONSES } },
   }, async (request) => {
     const t = await getTemplate(deps, actorOf(request), request.params.id, request.params.event);
     return presentTemplate(t.event, t.own);
@@ -90,6 +98,8 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (
   app.put('/v1/pools/:id/templates/:event', {
     schema: {
       tags: mail,
+      operationId: 'setTemplate',
+      description: 'Sets the root\'s own subject, text and HTML of an event\'s mail (Mustache). Unknown variables are refused (422).',
       summary: "Sets the root's own version of an event's mail (Mustache; unknown variables are refused)",
       params: TemplateParams,
       body: PutTemplateBody,
@@ -101,7 +111,7 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (
   });
 
   app.delete('/v1/pools/:id/templates/:event', {
-    schema: { tags: mail, summary: 'Back to the default template of the event', params: TemplateParams, response: { 200: Template, ...ERROR_RESPONSES } },
+    schema: { tags: mail, operationId: 'resetTemplate', description: 'Removes the root\'s own version of an event\'s mail: the default applies again.', summary: 'Back to the default template of the event', params: TemplateParams, response: { 200: Template, ...ERROR_RESPONSES } },
   }, async (request) => {
     const t = await resetTemplate(deps, actorOf(request), request.params.id, request.params.event);
     return presentTemplate(t.event, t.own);
@@ -110,6 +120,8 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (
   app.post('/v1/pools/:id/templates/:event/preview', {
     schema: {
       tags: mail,
+      operationId: 'previewTemplate',
+      description: 'Renders the event\'s mail with sample variables, or the ones given, and optionally unsaved parts of the template. Sends nothing.',
       summary: "Renders the event's mail with sample variables, or the ones given, and optionally unsaved parts; sends nothing",
       params: TemplateParams,
       body: PreviewBody,
@@ -118,7 +130,7 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (
   }, async (request) => previewTemplate(deps, actorOf(request), request.params.id, request.params.event, request.body));
 
   app.get('/v1/pools/:id/notification-settings', {
-    schema: { tags: mail, summary: "Who a root's notices go to (N2) (operators)", params: IdParams, response: { 200: NotificationSettings, ...ERROR_RESPONSES } },
+    schema: { tags: mail, operationId: 'getNotificationSettings', description: 'Who a root\'s notices go to (N2): operators, managers, extra addresses (operators).', summary: "Who a root's notices go to (N2) (operators)", params: IdParams, response: { 200: NotificationSettings, ...ERROR_RESPONSES } },
   }, async (request) => {
     const s = await getSettings(deps, actorOf(request), request.params.id);
     return presentSettings(s.rootId, s.row);
@@ -127,6 +139,8 @@ export const notificationRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (
   app.patch('/v1/pools/:id/notification-settings', {
     schema: {
       tags: mail,
+      operationId: 'updateNotificationSettings',
+      description: 'Changes who a root\'s notices go to (operators); fields not given stay.',
       summary: "Changes who a root's notices go to (operators)",
       params: IdParams,
       body: PatchSettingsBody,

@@ -39,7 +39,7 @@ export const OutboxMessage = z.object({
   attempts: z.number().int().describe('Attempts to send it so far'),
   lastError: z.string().nullable().describe('Why the last attempt failed'),
   sentAt: Timestamp.nullable(),
-});
+}).meta({ id: 'OutboxMessage' });
 
 export const presentMessage = (m: OutboxRow): z.infer<typeof OutboxMessage> => ({
   id: m.id,
@@ -63,7 +63,7 @@ export const presentMessage = (m: OutboxRow): z.infer<typeof OutboxMessage> => (
 });
 
 /** A license's notifications tab (L8 [003]): the messages about it, without their bodies. */
-export const LicenseNotification = OutboxMessage.pick({ id: true, at: true, event: true, to: true, subject: true, status: true, sentAt: true });
+export const LicenseNotification = OutboxMessage.pick({ id: true, at: true, event: true, to: true, subject: true, status: true, sentAt: true }).meta({ id: 'LicenseNotification' });
 
 export const presentLicenseNotification = (m: OutboxRow): z.infer<typeof LicenseNotification> => {
   const { id, at, event, to, subject, status, sentAt } = presentMessage(m);
@@ -108,7 +108,7 @@ export const Template = z.object({
   html: z.string(),
   variables: z.array(Variable),
   updatedAt: Timestamp.nullable().describe('When the root last saved its version'),
-});
+}).meta({ id: 'Template' });
 
 export function presentTemplate(event: TemplateEvent, own: { template: TemplateText; updatedAt: Date } | null): z.infer<typeof Template> {
   const def = EVENT_TEMPLATES[event];
@@ -132,7 +132,7 @@ export const Preview = z.object({
   text: z.string(),
   html: z.string(),
   variables: z.record(z.string(), z.union([z.string(), z.number()])).describe('The values rendered with'),
-});
+}).meta({ id: 'Preview' });
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -141,7 +141,7 @@ export const NotificationSettings = z.object({
   rootId: z.string(),
   notifyParentAdmins: z.boolean().describe("Pool notices (license status, limit reached, expiry reminders) also go to the admins of the pool's parent"),
   updatedAt: Timestamp.nullable(),
-});
+}).meta({ id: 'NotificationSettings' });
 
 export const PatchSettingsBody = z
   .object({ notifyParentAdmins: z.boolean().describe("Also tell the admins of a pool's parent (the reseller); default true") })

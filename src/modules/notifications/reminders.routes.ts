@@ -40,7 +40,7 @@ export const ReminderRule = z.object({
   source: z.object({ type: z.enum(['license', 'pool', 'default']), id: z.string().nullable() }).describe('Where the rule that applies is set'),
   rule: RuleBody.nullable().describe('The rule that applies; null: the default'),
   offsets: z.array(z.number().int()).describe('The days from the end reminders go out at, under the rule that applies'),
-});
+}).meta({ id: 'ReminderRule' });
 
 const presentRow = (r: ReminderRuleRow | null) =>
   r ? { scopeType: r.scopeType, scopeId: r.scopeId, offsets: r.offsets, fromDays: r.fromDays, every: r.every, updatedAt: r.updatedAt.toISOString() } : null;
@@ -51,18 +51,27 @@ const toInput = (b: z.infer<typeof PutReminderRuleBody>): RuleInput =>
 
 /** N1 reminder rules on pools (roots too) and licenses; docs/notifications.md "Reminders". */
 export const reminderRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
-  const routes: { type: ScopeType; base: string; tag: string }[] = [
-    { type: 'pool', base: '/v1/pools/:id/reminder-rule', tag: 'pools' },
-    { type: 'license', base: '/v1/licenses/:id/reminder-rule', tag: 'licenses' },
+  const routes: { type: ScopeType; base: string; tag: string; noun: string }[] = [
+    { type: 'pool', base: '/v1/pools/:id/reminder-rule', tag: 'pools', noun: 'PoolReminderRule' },
+    { type: 'license', base: '/v1/licenses/:id/reminder-rule', tag: 'licenses', noun: 'LicenseReminderRule' },
   ];
-  for (const { type, base, tag } of routes) {
+  for (const { type, base, tag, noun } of routes) {
     app.get(base, {
-      schema: { tags: [tag], summary: `The expiry reminder rule that applies to the ${type}: its own, inherited, or the default`, params: IdParams, response: { 200: ReminderRule, ...ERROR_RESPONSES } },
+      schema: {
+        tags: [tag],
+        operationId: `get${noun}`,
+        description: `The rule that schedules the ${type}'s expiry reminders: the days from the end they are sent on. The ${type}'s own rule if it has one, else the nearest one above it, else the default; \`source\` says which.`,
+        summary: `The expiry reminder rule that applies to the ${type}: its own, inherited, or the default`,
+        params: IdParams,
+        response: { 200: ReminderRule, ...ERROR_RESPONSES },
+      },
     }, async (request) => present(await getReminderRule(deps, actorOf(request), type, request.params.id)));
 
     app.put(base, {
       schema: {
         tags: [tag],
+        operationId: `set${noun}`,
+        description: `Sets the ${type}'s own reminder rule, as a list of day offsets from the end or as a start and interval; it applies to the ${type} and what lies below it that has no rule of its own (operators).`,
         summary: `Sets the ${type}'s own expiry reminder rule (operators)`,
         params: IdParams,
         body: PutReminderRuleBody,
@@ -71,7 +80,14 @@ export const reminderRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app,
     }, async (request) => present(await putReminderRule(deps, actorOf(request), type, request.params.id, toInput(request.body))));
 
     app.delete(base, {
-      schema: { tags: [tag], summary: `Removes the ${type}'s own rule: the inherited one applies (operators)`, params: IdParams, response: { 200: ReminderRule, ...ERROR_RESPONSES } },
+      schema: {
+        tags: [tag],
+        operationId: `delete${noun}`,
+        description: `Removes the ${type}'s own reminder rule and answers the rule that applies now: the inherited one, or the default (operators).`,
+        summary: `Removes the ${type}'s own rule: the inherited one applies (operators)`,
+        params: IdParams,
+        response: { 200: ReminderRule, ...ERROR_RESPONSES },
+      },
     }, async (request) => present(await deleteReminderRule(deps, actorOf(request), type, request.params.id)));
   }
 };

@@ -42,7 +42,7 @@ export const poolRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { d
   const tags = ['pools'];
 
   app.post('/v1/pools', {
-    schema: { tags, summary: 'Create a pool (a root when parentId is absent)', body: CreatePoolBody, response: { 201: Pool, ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'createPool', description: 'Creates a sub-pool under `parentId` (administrators of the parent) or, without `parentId`, a root (superusers). A pool you cannot read answers 404; one you can read but not act on, 403.', summary: 'Create a pool (a root when parentId is absent)', body: CreatePoolBody, response: { 201: Pool, ...ERROR_RESPONSES } },
   }, async (request, reply) => reply.code(201).send(presentPool(await createPool(deps, actorOf(request), request.body))));
 
   app.post('/v1/roots', {
@@ -50,6 +50,8 @@ export const poolRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { d
     onRequest: noStore,
     schema: {
       tags,
+      operationId: 'createRoot',
+      description: 'Superusers only. Creates a vendor root and grants its first operator, creating that account (with a generated password, shown once) when no account has the e-mail.',
       summary: 'Create a vendor root and its first operator in one step (superusers; the operator account is created when no account has the e-mail)',
       body: CreateRootBody,
       response: { 201: CreatedRoot, ...ERROR_RESPONSES },
@@ -60,20 +62,22 @@ export const poolRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { d
   });
 
   app.get('/v1/pools', {
-    schema: { tags, summary: 'List the pools you can see', querystring: ListPoolsQuery, response: { 200: Page(Pool), ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'listPools', description: 'The pools within your reach, filtered by parent, root, status and text in the name, in id order with cursor pages.', summary: 'List the pools you can see', querystring: ListPoolsQuery, response: { 200: Page(Pool), ...ERROR_RESPONSES } },
   }, async (request) => toPage(await listPools(deps, actorOf(request), request.query), request.query.limit, presentPool));
 
   app.get('/v1/pools/:id', {
-    schema: { tags, summary: 'Read a pool', params: IdParams, response: { 200: Pool, ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'getPool', description: 'The pool with its status, settings and billing address. A pool you cannot read answers 404; one you can read but not act on, 403.', summary: 'Read a pool', params: IdParams, response: { 200: Pool, ...ERROR_RESPONSES } },
   }, async (request) => presentPool(await getPool(deps, actorOf(request), request.params.id)));
 
   app.patch('/v1/pools/:id', {
-    schema: { tags, summary: 'Change a pool\'s name, settings or billing address', params: IdParams, body: UpdatePoolBody, response: { 200: Pool, ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'updatePool', description: 'Changes the fields given. Managers change name, kind and billing address; the restriction switch, `validUntil`, `maxBorrowDays` and the queue are for those who control the pool (its operators, or an admin above it). A pool you cannot read answers 404; one you can read but not act on, 403.', summary: 'Change a pool\'s name, settings or billing address', params: IdParams, body: UpdatePoolBody, response: { 200: Pool, ...ERROR_RESPONSES } },
   }, async (request) => presentPool(await updatePool(deps, actorOf(request), request.params.id, request.body)));
 
   app.post('/v1/pools/:id/:action', {
     schema: {
       tags,
+      operationId: 'changePoolStatus',
+      description: 'Moves the pool to another status: `activate`, `suspend`, `resume` or `close`. 409 INVALID_TRANSITION when the status does not allow it. A pool you cannot read answers 404; one you can read but not act on, 403.',
       summary: 'Activate, suspend, resume or close a pool',
       params: PoolAction,
       response: { 200: Pool, ...ERROR_RESPONSES },
@@ -81,42 +85,42 @@ export const poolRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { d
   }, async (request) => presentPool(await changePoolStatus(deps, actorOf(request), request.params.id, request.params.action)));
 
   app.post('/v1/pools/:id/roles', {
-    schema: { tags, summary: 'Give an account a role at the pool (and its subtree)', params: IdParams, body: GrantRoleBody, response: { 201: RoleBinding, ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'grantRole', description: 'Grants a role (operator, admin, manager, deputy) at the pool to the account with the e-mail; the role holds in the whole subtree. One manager per pool: naming a new one replaces the old. 422 ACCOUNT_NOT_FOUND when no account has the e-mail.', summary: 'Give an account a role at the pool (and its subtree)', params: IdParams, body: GrantRoleBody, response: { 201: RoleBinding, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     const { binding, account } = await grantRole(deps, actorOf(request), request.params.id, request.body);
     return reply.code(201).send(presentRole(binding, account));
   });
 
   app.get('/v1/pools/:id/roles', {
-    schema: { tags, summary: 'Roles held at the pool', params: IdParams, response: { 200: z.object({ data: z.array(RoleBinding) }), ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'listRoles', description: 'The role bindings held at this pool (not those inherited from above). A pool you cannot read answers 404; one you can read but not act on, 403.', summary: 'Roles held at the pool', params: IdParams, response: { 200: z.object({ data: z.array(RoleBinding) }), ...ERROR_RESPONSES } },
   }, async (request) => ({
     data: (await listRoles(deps, actorOf(request), request.params.id)).map((r) => presentRole(r.binding, r)),
   }));
 
   app.delete('/v1/pools/:id/roles/:roleId', {
-    schema: { tags, summary: 'Take a role away', params: z.object({ id: IdParam, roleId: IdParam }).strict(), response: { 204: z.null(), ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'revokeRole', description: 'Removes one role binding at the pool; answers 204. A pool you cannot read answers 404; one you can read but not act on, 403.', summary: 'Take a role away', params: z.object({ id: IdParam, roleId: IdParam }).strict(), response: { 204: z.null(), ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     await revokeRole(deps, actorOf(request), request.params.id, request.params.roleId);
     return reply.code(204).send(null);
   });
 
   app.post('/v1/pools/:id/terms', {
-    schema: { tags, summary: 'Accept the terms (the version is recorded with who and when)', params: IdParams, body: AcceptTermsBody, response: { 200: PoolInitialization, ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'acceptTerms', description: 'Records that the pool accepts the given version of the terms, with who and when; part of initializing a pool.', summary: 'Accept the terms (the version is recorded with who and when)', params: IdParams, body: AcceptTermsBody, response: { 200: PoolInitialization, ...ERROR_RESPONSES } },
   }, async (request) => presentInitialization(await acceptTerms(deps, actorOf(request), request.params.id, request.body.version)));
 
   app.post('/v1/pools/:id/payment-method', {
-    schema: { tags, summary: 'Give the payment provider\'s reference (never card data)', params: IdParams, body: PaymentMethodBody, response: { 200: PoolInitialization, ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'setPaymentMethod', description: 'Stores the payment provider\'s reference for the pool; part of initializing a pool. Card data is never sent here.', summary: 'Give the payment provider\'s reference (never card data)', params: IdParams, body: PaymentMethodBody, response: { 200: PoolInitialization, ...ERROR_RESPONSES } },
   }, async (request) => presentInitialization(await setPaymentMethod(deps, actorOf(request), request.params.id, request.body.reference)));
 
   app.post('/v1/pools/:id/deputies', {
-    schema: { tags, summary: 'Add a deputy: same rights as the manager', params: IdParams, body: DeputyBody, response: { 201: RoleBinding, ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'addDeputy', description: 'Grants the deputy role at the pool to the account with the e-mail; a deputy has the same rights as the manager.', summary: 'Add a deputy: same rights as the manager', params: IdParams, body: DeputyBody, response: { 201: RoleBinding, ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     const { binding, account } = await addDeputy(deps, actorOf(request), request.params.id, request.body.email);
     return reply.code(201).send(presentRole(binding, account));
   });
 
   app.delete('/v1/pools/:id/deputies/:accountId', {
-    schema: { tags, summary: 'Remove a deputy', params: z.object({ id: IdParam, accountId: IdParam }).strict(), response: { 204: z.null(), ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'removeDeputy', description: 'Takes the deputy role at the pool away from the account; answers 204.', summary: 'Remove a deputy', params: z.object({ id: IdParam, accountId: IdParam }).strict(), response: { 204: z.null(), ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     await removeDeputy(deps, actorOf(request), request.params.id, request.params.accountId);
     return reply.code(204).send(null);

@@ -71,7 +71,7 @@ export const Pool = z.object({
   billingAddress: PostalAddress.nullable(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
-});
+}).meta({ id: 'Pool' });
 
 export function presentPool(p: PoolRow): z.infer<typeof Pool> {
   return {
@@ -105,7 +105,7 @@ export const RoleBinding = z.object({
   name: z.string(),
   role: z.enum(ROLES),
   createdAt: Timestamp,
-});
+}).meta({ id: 'RoleBinding' });
 
 export function presentRole(b: RoleBindingRow, account: { email: string; name: string }): z.infer<typeof RoleBinding> {
   return { id: b.id, poolId: b.poolId, accountId: b.accountId, email: account.email, name: account.name, role: b.role, createdAt: iso(b.createdAt)! };
@@ -136,7 +136,7 @@ export const CreatedRoot = z.object({
     created: z.boolean().describe('The account was created by this request'),
     password: z.string().nullable().describe('The generated password of an account created here, shown this once; null otherwise'),
   }),
-});
+}).meta({ id: 'CreatedRoot' });
 
 export const AcceptTermsBody = z.object({ version: z.string().trim().min(1).max(50).describe('The version of the terms accepted') }).strict();
 export const PaymentMethodBody = z
@@ -154,7 +154,7 @@ export const PoolInitialization = z.object({
   poolId: z.string(),
   terms: z.object({ version: z.string(), acceptedBy: z.string(), acceptedAt: Timestamp }).nullable(),
   paymentMethod: z.object({ reference: z.string(), setBy: z.string(), setAt: Timestamp }).nullable(),
-});
+}).meta({ id: 'PoolInitialization' });
 
 export function presentInitialization(i: PoolInitializationRow): z.infer<typeof PoolInitialization> {
   return {

@@ -18,16 +18,18 @@ export const ticketRoutes: FastifyPluginAsyncZod<{ deps: Deps; eventsPollMs?: nu
   app.addHook('preClose', async () => watcher.close());
 
   app.get('/v1/tickets', {
-    schema: { tags, summary: 'Tickets of a member, of a pool, or (neither given) all within your reach', querystring: ListTicketsQuery, response: { 200: Page(Ticket), ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'listTickets', description: 'The queue tickets of a member, of a pool, or (neither given) all within your reach; cursor pages.', summary: 'Tickets of a member, of a pool, or (neither given) all within your reach', querystring: ListTicketsQuery, response: { 200: Page(Ticket), ...ERROR_RESPONSES } },
   }, async (request) => toPage(await listTickets(deps, actorOf(request), request.query), request.query.limit, present));
 
   app.get('/v1/tickets/:id', {
-    schema: { tags, summary: 'Read a ticket: its status and place in line', params: IdParams, response: { 200: Ticket, ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'getTicket', description: 'One queue ticket: its status and its place in line.', summary: 'Read a ticket: its status and place in line', params: IdParams, response: { 200: Ticket, ...ERROR_RESPONSES } },
   }, async (request) => present(await getTicket(deps, actorOf(request), request.params.id)));
 
   app.post('/v1/tickets/:id/claim', {
     schema: {
       tags,
+      operationId: 'claimTicket',
+      description: 'Takes a held ticket\'s units as a lease: 201 with the claim (200 when already claimed). 409 TICKET_NOT_HELD while it waits; 410 TICKET_ENDED once lapsed or cancelled.',
       summary: "Take a held ticket's units as a lease: 201 (200 when already claimed); 409 TICKET_NOT_HELD while waiting; 410 TICKET_ENDED once lapsed or cancelled",
       params: IdParams,
       response: { 201: Claim, 200: Claim, 410: Problem, ...ERROR_RESPONSES },
@@ -38,7 +40,7 @@ export const ticketRoutes: FastifyPluginAsyncZod<{ deps: Deps; eventsPollMs?: nu
   });
 
   app.delete('/v1/tickets/:id', {
-    schema: { tags, summary: "Leave the queue (idempotent); a held ticket's units go to the next ticket", params: IdParams, response: { 204: z.null(), ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'cancelTicket', description: 'Leaves the queue; a held ticket\'s units go to the next ticket. Idempotent: answers 204 for an ended ticket too.', summary: "Leave the queue (idempotent); a held ticket's units go to the next ticket", params: IdParams, response: { 204: z.null(), ...ERROR_RESPONSES } },
   }, async (request, reply) => {
     await cancelTicket(deps, actorOf(request), request.params.id);
     return reply.code(204).send(null);
@@ -47,6 +49,8 @@ export const ticketRoutes: FastifyPluginAsyncZod<{ deps: Deps; eventsPollMs?: nu
   app.get('/v1/tickets/:id/events', {
     schema: {
       tags,
+      operationId: 'followTicket',
+      description: 'Server-sent events: `event: ticket` with the ticket now and at every change of its status or place; the stream ends once the ticket has ended.',
       summary: 'Follow a ticket (server-sent events): `event: ticket` with the ticket now and at every change of status or place; ends once the ticket has ended',
       params: IdParams,
       produces: ['text/event-stream'],

@@ -31,13 +31,13 @@ export const Ticket = z.object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   endedAt: Timestamp.nullable(),
-});
+}).meta({ id: 'Ticket' });
 
 /** What a lease request that joined the queue is answered (202). */
 export const QueuedClaim = z.object({
   ticket: Ticket,
   reasons: z.array(z.looseObject({ code: z.string() })).describe('Why it was not granted now (empty when the same client already held this ticket)'),
-});
+}).meta({ id: 'QueuedClaim' });
 
 /** Statuses after which a ticket never changes. */
 export const ENDED_TICKET_STATUSES: ReadonlySet<TicketStatus> = new Set(['claimed', 'lapsed', 'cancelled']);

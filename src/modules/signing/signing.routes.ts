@@ -15,6 +15,8 @@ export const signingRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, 
   app.get('/.well-known/jwks.json', {
     schema: {
       tags,
+      operationId: 'getJwks',
+      description: 'The public keys (JWKS) that verify signed license tokens: the active and verifying keys of every root. Public and cacheable.',
       summary: 'Public keys that verify license tokens (active and verifying keys of every root)',
       security: [],
       response: { 200: Jwks },
@@ -25,12 +27,14 @@ export const signingRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, 
   });
 
   app.get('/v1/pools/:id/signing-keys', {
-    schema: { tags, summary: 'The root\'s signing keys (public halves only)', params: IdParams, response: { 200: z.object({ data: z.array(SigningKey) }), ...ERROR_RESPONSES } },
+    schema: { tags, operationId: 'listSigningKeys', description: 'The root\'s signing keys with their status; public halves only.', summary: 'The root\'s signing keys (public halves only)', params: IdParams, response: { 200: z.object({ data: z.array(SigningKey) }), ...ERROR_RESPONSES } },
   }, async (request) => ({ data: (await listSigningKeys(deps, actorOf(request), request.params.id)).map(presentSigningKey) }));
 
   app.post('/v1/pools/:id/signing-keys/rotate', {
     schema: {
       tags,
+      operationId: 'rotateSigningKey',
+      description: 'Makes a new active signing key for the root; licenses are signed with it from now on, and the previous active key keeps verifying until retired.',
       summary: 'Sign with a new key from now on; the previous active key keeps verifying until retired',
       params: IdParams,
       response: { 201: SigningKey, ...ERROR_RESPONSES },
@@ -40,6 +44,8 @@ export const signingRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, 
   app.post('/v1/pools/:id/signing-keys/:kid/retire', {
     schema: {
       tags,
+      operationId: 'retireSigningKey',
+      description: 'Unpublishes a verifying key from the JWKS: licenses it signed stop verifying.',
       summary: 'Unpublish a verifying key: licenses it signed stop verifying',
       params: KeyParams,
       response: { 200: SigningKey, ...ERROR_RESPONSES },

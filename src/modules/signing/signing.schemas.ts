@@ -15,9 +15,9 @@ export const PublicJwk = z
     alg: z.string().describe('`EdDSA`'),
     use: z.string().describe('`sig`'),
   })
-  .describe('A public key as a JWK (RFC 7517, RFC 8037)');
+  .describe('A public key as a JWK (RFC 7517, RFC 8037)').meta({ id: 'PublicJwk' });
 
-export const Jwks = z.object({ keys: z.array(PublicJwk).describe('Active and verifying keys of every root') });
+export const Jwks = z.object({ keys: z.array(PublicJwk).describe('Active and verifying keys of every root') }).meta({ id: 'Jwks' });
 
 export const SigningKey = z.object({
   kid: z.string(),
@@ -26,7 +26,7 @@ export const SigningKey = z.object({
   publicJwk: PublicJwk,
   createdAt: Timestamp,
   retiredAt: Timestamp.nullable(),
-});
+}).meta({ id: 'SigningKey' });
 
 export function presentJwk(jwk: Record<string, string>): z.infer<typeof PublicJwk> {
   return { kty: jwk.kty!, crv: jwk.crv!, x: jwk.x!, kid: jwk.kid!, alg: jwk.alg!, use: jwk.use! };

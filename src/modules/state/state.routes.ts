@@ -28,11 +28,11 @@ export const PoolState = z.object({
   ),
   features: z.array(z.object({ key: z.string(), enabled: z.boolean(), until: Timestamp.nullable() })),
   licenses: z.array(License).describe("The pool's own licenses in effect"),
-});
+}).meta({ id: 'PoolState' });
 
 export const stateRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { deps }) => {
   app.get('/v1/pools/:id/state', {
-    schema: { tags: ['pools'], summary: 'License state: limits, use and features after the whole ancestor chain', params: IdParams, response: { 200: PoolState, ...ERROR_RESPONSES } },
+    schema: { tags: ['pools'], operationId: 'getPoolState', description: 'The License state panel: per meter its status, end, maximum, used and available, and per feature whether it is enabled and until when, after the limits of the whole ancestor chain.', summary: 'License state: limits, use and features after the whole ancestor chain', params: IdParams, response: { 200: PoolState, ...ERROR_RESPONSES } },
   }, async (request) => {
     const { pool, at, state, licensesInEffect } = await getPoolState(deps, actorOf(request), request.params.id);
     return {

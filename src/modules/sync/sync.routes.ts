@@ -10,6 +10,8 @@ export const syncRoutes: FastifyPluginAsyncZod<{ deps: Deps }> = async (app, { d
   app.post('/v1/sync', {
     schema: {
       tags: ['sync'],
+      operationId: 'syncLicenses',
+      description: 'A verified member\'s app fetches its signed licenses: one for itself, one per verified device of its pool, and the packages it is entitled to. 409 SYNC_REFUSED with `reasons` when it may not.',
       summary: "A verified member's app fetches its signed licenses: one for itself, one per verified device of its pool, and the packages it is entitled to",
       body: SyncBody,
       response: { 200: SyncResult, ...ERROR_RESPONSES },

@@ -16,7 +16,7 @@ export const SyncToken = z.object({
   memberId: z.string(),
   device: z.object({ serial: z.string(), type: z.string() }).nullable(),
   token: z.string().describe('Compact JWS (EdDSA, `typ: license+jwt`, header `kid`); verify offline against /.well-known/jwks.json'),
-});
+}).meta({ id: 'SyncToken' });
 
 export const SyncResult = z.object({
   memberId: z.string(),
@@ -29,5 +29,5 @@ export const SyncResult = z.object({
   entitlements: MemberEntitlements,
   tokens: z.array(SyncToken).describe("The member's own license first, then one per verified device of its pool"),
   packages: z.array(Package).describe("The root's packages that the member's features or licensed meters entitle it to"),
-});
+}).meta({ id: 'SyncResult' });
 export type SyncResult = z.infer<typeof SyncResult>;

@@ -70,11 +70,11 @@ export const Webhook = z.object({
   enabled: z.boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
-});
+}).meta({ id: 'Webhook' });
 
 export const WebhookWithSecret = Webhook.extend({
   secret: z.string().describe('The signing secret (`whsec_…`); shown only now: keep it'),
-});
+}).meta({ id: 'WebhookWithSecret' });
 
 export const presentWebhook = (w: WebhookEndpointRow): z.infer<typeof Webhook> => ({
   id: w.id,
@@ -99,7 +99,7 @@ export const Delivery = z.object({
   createdAt: Timestamp,
   updatedAt: Timestamp,
   deliveredAt: Timestamp.nullable(),
-});
+}).meta({ id: 'Delivery' });
 
 export const Attempt = z.object({
   attempt: z.number().int(),
@@ -108,12 +108,12 @@ export const Attempt = z.object({
   error: z.string().nullable(),
   durationMs: z.number().int(),
   responseBody: z.string().nullable().describe("The start of the receiver's answer (1 KiB at most)"),
-});
+}).meta({ id: 'Attempt' });
 
 export const DeliveryDetail = Delivery.extend({
   body: z.string().describe('The exact body sent: `{ type, timestamp, data }`'),
   attemptLog: z.array(Attempt),
-});
+}).meta({ id: 'DeliveryDetail' });
 
 export const presentDelivery = (d: WebhookDeliveryRow): z.infer<typeof Delivery> => ({
   id: d.id,
