@@ -110,6 +110,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       info: {
         title: 'licensepool',
         version: '0.1.0',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
         description: 'License pools in a reseller tree, exact claims and signed offline licenses. Errors are RFC 9457 problem+json with a stable `code`.',
       },
       components: {

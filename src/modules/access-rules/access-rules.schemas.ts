@@ -15,7 +15,8 @@ export const CreateAccessRuleBody = z
   .superRefine((b, ctx) => {
     const ok = b.match === 'email' ? Email.safeParse(b.value).success : DOMAIN.test(b.value);
     if (!ok) ctx.addIssue({ code: 'custom', path: ['value'], message: b.match === 'email' ? 'not an e-mail address' : 'not a domain name' });
-  });
+  })
+  .meta({ examples: [{ effect: 'exclude', match: 'domain', value: 'rival.example' }] });
 export type CreateAccessRuleBody = z.infer<typeof CreateAccessRuleBody>;
 
 export const AccessRule = z.object({

@@ -10,7 +10,8 @@ export const CreateAccountBody = z
     password: z.string().min(12).max(256).describe('At least 12 characters'),
     address: PostalAddress.optional(),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ email: 'anna.muster@example.com', name: 'Anna Muster', password: 'correct horse battery staple', address: { line1: 'Bahnhofstrasse 12', postalCode: '8001', city: 'Zürich', country: 'CH' } }] });
 export type CreateAccountBody = z.infer<typeof CreateAccountBody>;
 
 export const Account = z.object({

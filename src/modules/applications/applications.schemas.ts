@@ -14,13 +14,14 @@ export const CreateApplicationBody = z
     phone: z.string().trim().min(3).max(40).regex(/^\+?[0-9 ()./-]+$/, 'digits, spaces and + ( ) . / - only'),
     managerEmail: Email.describe('The e-mail of an existing account that will manage the pool'),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ parentId: 'pool_01jeq3v6f0e8ns3m2bq9w8xk4t', company: 'Lakeview Property AG', contactName: 'Anna Muster', address: { line1: 'Bahnhofstrasse 12', postalCode: '8001', city: 'Zürich', country: 'CH' }, email: 'anna.muster@example.com', phone: '+41 44 123 45 67', managerEmail: 'manager@lakeview.example' }] });
 export type CreateApplicationBody = z.infer<typeof CreateApplicationBody>;
 
 export const ListApplicationsQuery = z.object({ status: z.enum(APPLICATION_STATUSES).optional(), ...PageQuery }).strict();
 export type ListApplicationsQuery = z.infer<typeof ListApplicationsQuery>;
 
-export const RejectApplicationBody = z.object({ reason: z.string().trim().min(1).max(2000) }).strict();
+export const RejectApplicationBody = z.object({ reason: z.string().trim().min(1).max(2000) }).strict().meta({ examples: [{ reason: 'The building is already managed by another dealer.' }] });
 
 export const Application = z.object({
   id: z.string(),

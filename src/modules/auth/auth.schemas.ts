@@ -5,7 +5,7 @@ import { iso } from '../../lib/time.js';
 import { Account } from '../accounts/accounts.schemas.js';
 import type { TokenRow } from './auth.repo.js';
 
-export const LoginBody = z.object({ email: Email, password: z.string().min(1).max(256) }).strict();
+export const LoginBody = z.object({ email: Email, password: z.string().min(1).max(256) }).strict().meta({ examples: [{ email: 'operator@bas-ip.example', password: 'correct horse battery staple' }] });
 export type LoginBody = z.infer<typeof LoginBody>;
 
 export const LoginResponse = z.object({
@@ -26,7 +26,8 @@ export const CreateTokenBody = z
   .refine((b) => (b.poolId === undefined) === (b.role === undefined), {
     message: 'poolId and role go together',
     path: ['role'],
-  });
+  })
+  .meta({ examples: [{ name: 'ERP integration', poolId: 'pool_01jeq3v6f0e8ns3m2bq9w8xk4t', role: 'operator', expiresAt: '2027-01-01T00:00:00Z' }] });
 export type CreateTokenBody = z.infer<typeof CreateTokenBody>;
 
 export const ApiToken = z.object({

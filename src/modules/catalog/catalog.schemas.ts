@@ -14,10 +14,11 @@ export const CreateMeterBody = z
     name: Name,
     draws: z.array(CatalogKey).max(32).default([]).describe('Meters one unit of this meter also takes (e.g. mobile_apps draws sip_numbers)'),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ key: 'mobile_apps', name: 'Mobile apps', draws: ['sip_numbers'] }] });
 export type CreateMeterBody = z.infer<typeof CreateMeterBody>;
 
-export const CreateFeatureBody = z.object({ key: CatalogKey, name: Name }).strict();
+export const CreateFeatureBody = z.object({ key: CatalogKey, name: Name }).strict().meta({ examples: [{ key: 'door_opening', name: 'Door opening' }] });
 export type CreateFeatureBody = z.infer<typeof CreateFeatureBody>;
 
 export const Meter = z.object({ id: z.string(), rootId: z.string(), key: z.string(), name: z.string(), draws: z.array(z.string()), createdAt: Timestamp }).meta({ id: 'Meter' });
@@ -42,7 +43,8 @@ export const CreatePackageBody = z
     meter: CatalogKey.optional().describe('Or the meter that does: entitled where the meter is licensed (a limit other than 0)'),
   })
   .strict()
-  .refine((b) => (b.feature === undefined) !== (b.meter === undefined), { message: 'give either feature or meter, not both' });
+  .refine((b) => (b.feature === undefined) !== (b.meter === undefined), { message: 'give either feature or meter, not both' })
+  .meta({ examples: [{ name: 'firmware', version: '2.4.1', deviceType: 'AV-07', sha256: '9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08', size: 1048576, url: 'https://downloads.bas-ip.example/av-07/2.4.1.bin', feature: 'door_opening' }] });
 export type CreatePackageBody = z.infer<typeof CreatePackageBody>;
 
 export const ListPackagesQuery = z.object({ deviceType: z.string().trim().min(1).max(50).optional(), ...PageQuery }).strict();

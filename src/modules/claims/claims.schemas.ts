@@ -24,7 +24,8 @@ export const CreateClaimBody = z
   })
   .strict()
   .refine((b) => (b.kind === 'borrow') === (b.borrowDays !== undefined), { message: 'borrowDays goes with kind borrow, and only with it', path: ['borrowDays'] })
-  .refine((b) => !b.queue || b.kind === 'lease', { message: 'only a lease waits in a queue', path: ['queue'] });
+  .refine((b) => !b.queue || b.kind === 'lease', { message: 'only a lease waits in a queue', path: ['queue'] })
+  .meta({ examples: [{ memberId: 'mem_01jeq3x9t2b4c6d8e0f2g4h6jk', meter: 'mobile_apps', kind: 'lease', quantity: 1, ttlSeconds: 900, fingerprint: 'iphone-15-anna', queue: true }] });
 export type CreateClaimBody = z.infer<typeof CreateClaimBody>;
 
 export const ListClaimsQuery = z

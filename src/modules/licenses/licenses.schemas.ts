@@ -25,7 +25,8 @@ export const PlaceLicenseBody = z
     validFrom: TimestampInput.optional().describe('Default: now'),
     validUntil: TimestampInput.nullable().optional().describe('Absent or null: no end'),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ name: 'Basic', limits: { sip_numbers: 50, mobile_apps: 100 }, features: ['door_opening'], validFrom: '2026-01-01T00:00:00Z', validUntil: '2026-12-31T23:59:59Z' }] });
 export type PlaceLicenseBody = z.infer<typeof PlaceLicenseBody>;
 
 export const UpdateLicenseBody = z
@@ -37,7 +38,8 @@ export const UpdateLicenseBody = z
     validUntil: TimestampInput.nullable().optional(),
   })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field to change' });
+  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field to change' })
+  .meta({ examples: [{ limits: { sip_numbers: 80 }, validUntil: '2027-12-31T23:59:59Z' }] });
 export type UpdateLicenseBody = z.infer<typeof UpdateLicenseBody>;
 
 export const LicenseRequestData = z
@@ -73,7 +75,8 @@ export const CreateLicenseBody = z
       .optional(),
     request: LicenseRequestData.optional(),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ rootId: 'pool_01jeq3v6f0e8ns3m2bq9w8xk4t', name: 'Octopus Hotel 120', limits: { rooms: 120 }, features: ['door_opening'], termMonths: 12, startRule: { type: 'on_activation' }, billing: { interval: 'annual', contractYears: 3 }, request: { partner: 'Hotel Partners AG', accessPoints: 40, rooms: 120 } }] });
 export type CreateLicenseBody = z.infer<typeof CreateLicenseBody>;
 
 export const ActivateLicenseBody = z
@@ -81,10 +84,11 @@ export const ActivateLicenseBody = z
     key: z.string().trim().min(1).max(100).describe('The license key as typed: case, spaces and dashes do not matter'),
     poolId: IdParam.describe('The pool (location) to bind the license to, for good'),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ key: '4ET9J-FT69G-6HJW4-NH937-FHEX3', poolId: 'pool_01jeq3w2m4f7a9c5d1e6g8h0jk' }] });
 export type ActivateLicenseBody = z.infer<typeof ActivateLicenseBody>;
 
-export const ConnectionBody = z.object({ serial: z.string().trim().min(1).max(100).describe('The connecting device') }).strict();
+export const ConnectionBody = z.object({ serial: z.string().trim().min(1).max(100).describe('The connecting device') }).strict().meta({ examples: [{ serial: 'SN-000123' }] });
 export type ConnectionBody = z.infer<typeof ConnectionBody>;
 
 export const ConnectionResult = z.object({

@@ -5,7 +5,7 @@ import { iso } from '../../lib/time.js';
 import type { DeviceRow } from './members.repo.js';
 import { DeviceInput } from './members.schemas.js';
 
-export const RegisterDeviceBody = DeviceInput;
+export const RegisterDeviceBody = DeviceInput.meta({ examples: [{ serial: 'SN-000123', type: 'AV-07' }] });
 export type RegisterDeviceBody = z.infer<typeof RegisterDeviceBody>;
 
 export const ListDevicesQuery = z
@@ -15,7 +15,8 @@ export type ListDevicesQuery = z.infer<typeof ListDevicesQuery>;
 
 export const ReportDeviceBody = z
   .object({ status: z.enum(DEVICE_STATUSES).describe('lost or stolen blocks the device and revokes its claims at once; ok: found again') })
-  .strict();
+  .strict()
+  .meta({ examples: [{ status: 'stolen' }] });
 export type ReportDeviceBody = z.infer<typeof ReportDeviceBody>;
 
 export const Device = z.object({

@@ -21,7 +21,8 @@ export const ImportMembersBody = z
   .string()
   .describe(
     'The CSV file (text/csv, UTF-8). Its first line is a header naming the columns `email`, or `serial` and `type`, or all three (other columns are ignored); then one member per line: a person by the e-mail of an existing account, or a device by serial and type. Separator: comma, semicolon or tab, as the header uses. Blank lines are skipped.',
-  );
+  )
+  .meta({ examples: ['email,serial,type\nanna.muster@example.com,,\n,SN-000123,AV-07\n'] });
 
 export const ImportRowResult = z.object({
   line: z.number().int().describe("The row's line in the file (the header is line 1)"),

@@ -19,7 +19,8 @@ export const AddMemberBody = z
     device: DeviceInput.optional().describe('A device: its serial and type'),
   })
   .strict()
-  .refine((b) => (b.email === undefined) !== (b.device === undefined), { message: 'give either email or device, not both' });
+  .refine((b) => (b.email === undefined) !== (b.device === undefined), { message: 'give either email or device, not both' })
+  .meta({ examples: [{ device: { serial: 'SN-000123', type: 'AV-07' } }] });
 export type AddMemberBody = z.infer<typeof AddMemberBody>;
 
 export const ListMembersQuery = z.object({ status: z.enum(MEMBER_STATUSES).optional(), ...PageQuery }).strict();

@@ -80,7 +80,7 @@ const Subject = z.string().min(1).max(500).describe('Mustache; plain text, on on
 const Text = z.string().min(1).max(50_000).describe('Mustache; the plain-text part, nothing escaped');
 const Html = z.string().min(1).max(100_000).describe('Mustache; the HTML part: every {{variable}} is HTML-escaped, and {{{raw}}} is refused');
 
-export const PutTemplateBody = z.object({ subject: Subject, text: Text, html: Html }).strict();
+export const PutTemplateBody = z.object({ subject: Subject, text: Text, html: Html }).strict().meta({ examples: [{ subject: '[{{rootName}}] Welcome, {{company}}', text: 'Your application for {{company}} was approved.', html: '<p>Your application for <b>{{company}}</b> was approved.</p>' }] });
 export type PutTemplateBody = z.infer<typeof PutTemplateBody>;
 
 export const PreviewBody = z
@@ -93,7 +93,8 @@ export const PreviewBody = z
       .optional()
       .describe("Values to render with, over the event's samples"),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ subject: '[{{rootName}}] Welcome, {{company}}', variables: { company: 'Lakeview Property AG' } }] });
 export type PreviewBody = z.infer<typeof PreviewBody>;
 
 const Variable = z.object({ name: z.string(), description: z.string(), sample: z.union([z.string(), z.number()]) });
@@ -145,7 +146,8 @@ export const NotificationSettings = z.object({
 
 export const PatchSettingsBody = z
   .object({ notifyParentAdmins: z.boolean().describe("Also tell the admins of a pool's parent (the reseller); default true") })
-  .strict();
+  .strict()
+  .meta({ examples: [{ notifyParentAdmins: true }] });
 
 export const presentSettings = (rootId: string, row: SettingsRow | undefined): z.infer<typeof NotificationSettings> => ({
   rootId,

@@ -22,7 +22,8 @@ export const PutReminderRuleBody = z
     else if (b.offsets === undefined && !recurring) ctx.addIssue({ code: 'custom', path: ['offsets'], message: 'offsets, or fromDays with every, is required' });
     else if (recurring && b.fromDays === undefined) ctx.addIssue({ code: 'custom', path: ['fromDays'], message: 'fromDays is required with every' });
     else if (recurring && b.every === undefined) ctx.addIssue({ code: 'custom', path: ['every'], message: 'every is required with fromDays' });
-  });
+  })
+  .meta({ examples: [{ offsets: [-30, -15, -7, -1, 0, 1] }] });
 
 const RuleBody = z.object({
   scopeType: z.enum(['pool', 'license']),

@@ -22,7 +22,8 @@ export const CreatePoolBody = z
     restricted: z.boolean().default(false).describe('"Enable restriction": when on, the pool is limited to what its licenses give'),
     validUntil: TimestampInput.nullable().optional().describe('Customer agreement end: the pool stops serving then'),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ parentId: 'pool_01jeq3v6f0e8ns3m2bq9w8xk4t', name: 'Residence Lakeview', kind: 'building', restricted: true, validUntil: '2027-12-31T23:59:59Z' }] });
 export type CreatePoolBody = z.infer<typeof CreatePoolBody>;
 
 export const UpdatePoolBody = z
@@ -38,7 +39,8 @@ export const UpdatePoolBody = z
     billingAddress: PostalAddress.optional(),
   })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field to change' });
+  .refine((b) => Object.keys(b).length > 0, { message: 'at least one field to change' })
+  .meta({ examples: [{ name: 'Residence Lakeview North', restricted: true, maxBorrowDays: 14, queue: { enabled: true, claimTimeoutSeconds: 120 } }] });
 export type UpdatePoolBody = z.infer<typeof UpdatePoolBody>;
 
 export const ListPoolsQuery = z
@@ -94,7 +96,7 @@ export function presentPool(p: PoolRow): z.infer<typeof Pool> {
   };
 }
 
-export const GrantRoleBody = z.object({ email: Email, role: z.enum(ROLES) }).strict();
+export const GrantRoleBody = z.object({ email: Email, role: z.enum(ROLES) }).strict().meta({ examples: [{ email: 'manager@lakeview.example', role: 'manager' }] });
 export type GrantRoleBody = z.infer<typeof GrantRoleBody>;
 
 export const RoleBinding = z.object({
@@ -125,7 +127,8 @@ export const CreateRootBody = z
       .strict()
       .describe('Who operates the root: an existing account, or one created here when no account has the e-mail'),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ name: 'BAS-IP', kind: 'vendor', operator: { email: 'operator@bas-ip.example', name: 'Olga Operator' } }] });
 export type CreateRootBody = z.infer<typeof CreateRootBody>;
 
 export const CreatedRoot = z.object({
@@ -138,7 +141,7 @@ export const CreatedRoot = z.object({
   }),
 }).meta({ id: 'CreatedRoot' });
 
-export const AcceptTermsBody = z.object({ version: z.string().trim().min(1).max(50).describe('The version of the terms accepted') }).strict();
+export const AcceptTermsBody = z.object({ version: z.string().trim().min(1).max(50).describe('The version of the terms accepted') }).strict().meta({ examples: [{ version: '2026-01' }] });
 export const PaymentMethodBody = z
   .object({
     reference: z
@@ -147,8 +150,9 @@ export const PaymentMethodBody = z
       .regex(/^[A-Za-z0-9_:.-]{3,200}$/, 'an opaque reference from the payment provider (letters, digits, _ : . -), never card data')
       .refine((r) => !/^[0-9 -]{12,}$/.test(r), 'this looks like a card number; give the payment provider\'s reference instead'),
   })
-  .strict();
-export const DeputyBody = z.object({ email: Email }).strict();
+  .strict()
+  .meta({ examples: [{ reference: 'cus_Q2x8hYk1:pm_1Nv' }] });
+export const DeputyBody = z.object({ email: Email }).strict().meta({ examples: [{ email: 'deputy@lakeview.example' }] });
 
 export const PoolInitialization = z.object({
   poolId: z.string(),

@@ -8,7 +8,8 @@ export const SyncBody = z
     memberId: IdParam.optional().describe("The membership to sync; default the caller's own, when its account has exactly one (in `rootId`, if given)"),
     rootId: IdParam.optional().describe('Without memberId: look for the caller\'s membership in this root only'),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ rootId: 'pool_01jeq3v6f0e8ns3m2bq9w8xk4t' }] });
 export type SyncBody = z.infer<typeof SyncBody>;
 
 export const SyncToken = z.object({

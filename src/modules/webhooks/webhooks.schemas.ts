@@ -35,7 +35,8 @@ export const CreateWebhookBody = z
     description: Description.optional(),
     enabled: z.boolean().default(true),
   })
-  .strict();
+  .strict()
+  .meta({ examples: [{ url: 'https://hooks.bas-ip.example/licensepool', events: ['license.created', 'license.expired', 'pool.limit_reached'], description: 'ERP sync' }] });
 export type CreateWebhookBody = z.infer<typeof CreateWebhookBody>;
 
 export const UpdateWebhookBody = z
@@ -46,7 +47,8 @@ export const UpdateWebhookBody = z
     enabled: z.boolean().optional().describe('A disabled endpoint gets no new deliveries, and its pending ones end failed'),
   })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, 'change at least one field');
+  .refine((b) => Object.keys(b).length > 0, 'change at least one field')
+  .meta({ examples: [{ events: ['*'], enabled: false }] });
 export type UpdateWebhookBody = z.infer<typeof UpdateWebhookBody>;
 
 export const WebhookParams = z.object({ id: IdParam, webhookId: IdParam }).strict();
