@@ -42,7 +42,18 @@ const PROBLEM_RESPONSES: Record<string, { name: string; meaning: string }> = {
   409: { name: 'Conflict', meaning: 'Not possible in the current state' },
   410: { name: 'Gone', meaning: 'It has ended' },
   422: { name: 'UnprocessableContent', meaning: 'The request is well-formed but refused' },
+  413: { name: 'PayloadTooLarge', meaning: 'The request body is larger than the route takes' },
+  415: { name: 'UnsupportedMediaType', meaning: 'The request body is not of a content type the route takes' },
   429: { name: 'TooManyRequests', meaning: 'Too many attempts (the answer carries `Retry-After`)' },
+  503: { name: 'ServiceUnavailable', meaning: 'Not able to answer now; retry' },
+};
+
+/** What a success answer is, where the route's schema does not say. */
+const SUCCESS_DESCRIPTIONS: Record<string, string> = {
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted',
+  204: 'Done; no content',
 };
 
 /** The codes of the error table a status can carry, for its shared response's description. */
@@ -78,15 +89,19 @@ function* operationsOf(doc: Partial<OpenAPIV3_1.Document>): Generator<Operation>
 
 /**
  * A route's error statuses are declared with the Problem schema (src/http/schemas.ts), which the
- * route transform writes as `application/json`: here each becomes the shared response of its
- * status, `application/problem+json`, which is what the server sends.
+ * route transform writes as `application/json` (or the route's `produces`): here each becomes the
+ * shared response of its status, `application/problem+json`, which is what the server sends.
  */
 function documentProblems(doc: Partial<OpenAPIV3_1.Document>): void {
   for (const op of operationsOf(doc)) {
     for (const [status, response] of Object.entries(op.responses ?? {})) {
-      const content = 'content' in response ? response.content : undefined;
-      const schema = content?.['application/json']?.schema;
-      if (!schema || !('$ref' in schema) || schema.$ref !== PROBLEM_REF) continue;
+      if ('$ref' in response) continue;
+      const schemas = Object.values(response.content ?? {}).map((media) => media.schema);
+      const isProblem = schemas.length > 0 && schemas.every((schema) => schema && '$ref' in schema && schema.$ref === PROBLEM_REF);
+      if (!isProblem) {
+        if (response.description === 'Default Response') response.description = SUCCESS_DESCRIPTIONS[status] ?? response.description;
+        continue;
+      }
       const shared = PROBLEM_RESPONSES[status];
       op.responses![status] = shared
         ? { $ref: `#/components/responses/${shared.name}` }
@@ -97,7 +112,7 @@ function documentProblems(doc: Partial<OpenAPIV3_1.Document>): void {
 
 /**
  * Each schema registered with an id is written twice by the Zod transform, as read (`XInput`)
- * and as sent (`X`); only the ones the document refers to stay.
+ * and as sent (`X`); only the ones the document refers to stay, sorted by name.
  */
 function dropUnusedSchemas(doc: Partial<OpenAPIV3_1.Document>): void {
   const schemas = doc.components?.schemas;
@@ -117,7 +132,13 @@ function dropUnusedSchemas(doc: Partial<OpenAPIV3_1.Document>): void {
     }
   };
   visit({ ...doc, components: { ...doc.components, schemas: {} } });
-  for (const name of Object.keys(schemas)) if (!used.has(name)) delete schemas[name];
+  // By name: the order schemas were registered in depends on which module a process loaded first.
+  doc.components!.schemas = Object.fromEntries(
+    Object.keys(schemas)
+      .filter((name) => used.has(name))
+      .sort()
+      .map((name) => [name, schemas[name]!]),
+  );
 }
 
 /**
@@ -130,8 +151,8 @@ export function finishDocument(more: SwaggerTransformObject): SwaggerTransformOb
     const withSchemas = jsonSchemaTransformObject(document) as Partial<OpenAPIV3_1.Document>;
     const doc = more({ openapiObject: withSchemas }) as Partial<OpenAPIV3_1.Document>;
     documentProblems(doc);
-    dropUnusedSchemas(doc);
     doc.components = { ...doc.components, responses: { ...doc.components?.responses, ...problemResponses() } };
+    dropUnusedSchemas(doc);
     // Relative: the API answers at the origin that serves this document.
     doc.servers = [{ url: '/', description: 'This server' }];
     doc.tags = API_TAGS;
