@@ -41,9 +41,9 @@ const PROBLEM_RESPONSES: Record<string, { name: string; meaning: string }> = {
   404: { name: 'NotFound', meaning: 'Not found, or not within your reach' },
   409: { name: 'Conflict', meaning: 'Not possible in the current state' },
   410: { name: 'Gone', meaning: 'It has ended' },
-  422: { name: 'UnprocessableContent', meaning: 'The request is well-formed but refused' },
   413: { name: 'PayloadTooLarge', meaning: 'The request body is larger than the route takes' },
   415: { name: 'UnsupportedMediaType', meaning: 'The request body is not of a content type the route takes' },
+  422: { name: 'UnprocessableContent', meaning: 'The request is well-formed but refused' },
   429: { name: 'TooManyRequests', meaning: 'Too many attempts (the answer carries `Retry-After`)' },
   503: { name: 'ServiceUnavailable', meaning: 'Not able to answer now; retry' },
 };
@@ -63,15 +63,18 @@ function codesOf(status: number): string[] {
     .map(([code]) => code);
 }
 
-function problemResponses(): Record<string, OpenAPIV3_1.ResponseObject> {
+/** The shared problem responses of these statuses. */
+function problemResponses(statuses: Set<string>): Record<string, OpenAPIV3_1.ResponseObject> {
   return Object.fromEntries(
-    Object.entries(PROBLEM_RESPONSES).map(([status, { name, meaning }]) => [
-      name,
-      {
-        description: `${meaning}. Problem details (RFC 9457); \`code\` is one of ${codesOf(Number(status)).map((c) => `\`${c}\``).join(', ')}.`,
-        content: { [PROBLEM_MEDIA_TYPE]: { schema: { $ref: PROBLEM_REF } } },
-      },
-    ]),
+    Object.entries(PROBLEM_RESPONSES)
+      .filter(([status]) => statuses.has(status))
+      .map(([status, { name, meaning }]) => [
+        name,
+        {
+          description: `${meaning}. Problem details (RFC 9457); \`code\` is one of ${codesOf(Number(status)).map((c) => `\`${c}\``).join(', ')}.`,
+          content: { [PROBLEM_MEDIA_TYPE]: { schema: { $ref: PROBLEM_REF } } },
+        },
+      ]),
   );
 }
 
@@ -91,8 +94,10 @@ function* operationsOf(doc: Partial<OpenAPIV3_1.Document>): Generator<Operation>
  * A route's error statuses are declared with the Problem schema (src/http/schemas.ts), which the
  * route transform writes as `application/json` (or the route's `produces`): here each becomes the
  * shared response of its status, `application/problem+json`, which is what the server sends.
+ * Answers the statuses whose shared response the document now refers to.
  */
-function documentProblems(doc: Partial<OpenAPIV3_1.Document>): void {
+function documentProblems(doc: Partial<OpenAPIV3_1.Document>): Set<string> {
+  const shared = new Set<string>();
   for (const op of operationsOf(doc)) {
     for (const [status, response] of Object.entries(op.responses ?? {})) {
       if ('$ref' in response) continue;
@@ -102,12 +107,14 @@ function documentProblems(doc: Partial<OpenAPIV3_1.Document>): void {
         if (response.description === 'Default Response') response.description = SUCCESS_DESCRIPTIONS[status] ?? response.description;
         continue;
       }
-      const shared = PROBLEM_RESPONSES[status];
-      op.responses![status] = shared
-        ? { $ref: `#/components/responses/${shared.name}` }
+      const named = PROBLEM_RESPONSES[status];
+      if (named) shared.add(status);
+      op.responses![status] = named
+        ? { $ref: `#/components/responses/${named.name}` }
         : { description: 'Problem details (RFC 9457)', content: { [PROBLEM_MEDIA_TYPE]: { schema: { $ref: PROBLEM_REF } } } };
     }
   }
+  return shared;
 }
 
 /**
@@ -150,8 +157,8 @@ export function finishDocument(more: SwaggerTransformObject): SwaggerTransformOb
     if (!('openapiObject' in document)) return document.swaggerObject;
     const withSchemas = jsonSchemaTransformObject(document) as Partial<OpenAPIV3_1.Document>;
     const doc = more({ openapiObject: withSchemas }) as Partial<OpenAPIV3_1.Document>;
-    documentProblems(doc);
-    doc.components = { ...doc.components, responses: { ...doc.components?.responses, ...problemResponses() } };
+    const problemStatuses = documentProblems(doc);
+    doc.components = { ...doc.components, responses: { ...doc.components?.responses, ...problemResponses(problemStatuses) } };
     dropUnusedSchemas(doc);
     // Relative: the API answers at the origin that serves this document.
     doc.servers = [{ url: '/', description: 'This server' }];
