@@ -41,6 +41,12 @@ for (const backend of backends()) {
     test("each caller's tree starts where its roles are: the roots for a superuser, the distributor for its admin", async () => {
       const roots = await ok(t.app, 'GET', '/v1/pools?top=true', { token: t.superuser });
       assert.deepEqual(roots.data.map((p: any) => p.id), [v.root, other.root]);
+      // Each root's catalog gives its own pools' meters.
+      const rootNodes = await ok(t.app, 'GET', '/v1/pools?top=true&tree=true', { token: t.superuser });
+      assert.deepEqual(rootNodes.data.map((p: any) => [p.name, p.tree.childCount, p.tree.meters.map((m: any) => `${m.key} ${m.used}/${m.limit}`)]), [
+        ['Acme', 1, ['apps 1/100', 'seats 1/100']],
+        ['Other', 0, ['seats 0/null']],
+      ]);
       const admins = await ok(t.app, 'GET', '/v1/pools?top=true&tree=true', { token: reseller.token });
       assert.deepEqual(admins.data.map((p: any) => [p.id, p.tree.childCount, p.tree.path]), [[distributor, 2, []]]);
       const operators = await ok(t.app, 'GET', '/v1/pools?top=true', { token: v.operator.token });

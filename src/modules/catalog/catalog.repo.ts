@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, type SQL } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { features, meters, packages } from '../../db/schema.js';
 
@@ -7,6 +7,14 @@ export type FeatureRow = typeof features.$inferSelect;
 
 export const findMeters = (db: Executor, rootId: string): Promise<MeterRow[]> =>
   db.select().from(meters).where(eq(meters.rootId, rootId)).orderBy(asc(meters.key));
+
+/** The meters of several roots in one query, by root (each root's in key order). */
+export async function findMetersOfRoots(db: Executor, rootIds: readonly string[]): Promise<Map<string, MeterRow[]>> {
+  const byRoot = new Map<string, MeterRow[]>(rootIds.map((id) => [id, []]));
+  if (rootIds.length === 0) return byRoot;
+  for (const m of await db.select().from(meters).where(inArray(meters.rootId, [...rootIds])).orderBy(asc(meters.rootId), asc(meters.key))) byRoot.get(m.rootId)?.push(m);
+  return byRoot;
+}
 
 export const findFeatures = (db: Executor, rootId: string): Promise<FeatureRow[]> =>
   db.select().from(features).where(eq(features.rootId, rootId)).orderBy(asc(features.key));

@@ -8,7 +8,7 @@
 import type { Executor } from '../../db/client.js';
 import { can, type Principal } from '../../domain/access.js';
 import { computeQuotaState } from '../../domain/quota.js';
-import { findMeters } from '../catalog/catalog.repo.js';
+import { findMetersOfRoots } from '../catalog/catalog.repo.js';
 import { findRunningLicenses, findUsage } from '../state/state.repo.js';
 import { countChildren, findPathPools, type PoolRow } from './pools.repo.js';
 import type { PoolTreeFacts } from './pools.schemas.js';
@@ -22,8 +22,7 @@ export async function treeFactsOf(db: Executor, principal: Principal, page: read
   const children = await countChildren(db, ids);
   const pathPools = new Map((await findPathPools(db, onPaths)).map((p) => [p.id, p]));
   const licenses = await findRunningLicenses(db, onPaths, now);
-  const metersOf = new Map<string, Awaited<ReturnType<typeof findMeters>>>();
-  for (const rootId of new Set(page.map((p) => p.rootId))) metersOf.set(rootId, await findMeters(db, rootId));
+  const metersOf = await findMetersOfRoots(db, [...new Set(page.map((p) => p.rootId))]);
   const usage = await findUsage(db, onPaths);
   return new Map(
     page.map((pool) => {
