@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../src/db/client.js';
 import { verifyLicense } from '@licensepool/client';
-import { backends, call, childPool, createTestApp, ok, person, vendor, type TestApp, type Tree } from '../helpers.js';
+import { backends, call, childPool, createTestApp, ok, person, vendor, verifiedMember, type TestApp, type Tree } from '../helpers.js';
 
 for (const backend of backends()) {
   describe(`claims (${backend})`, () => {
@@ -53,6 +53,19 @@ for (const backend of backends()) {
       // Giving an app back frees its SIP number with it.
       await ok(t.app, 'DELETE', `/v1/claims/${apps[0]!.body.id}`, { token: resident.token });
       assert.equal((await take('sip_numbers')).status, 201);
+    });
+
+    test('a claim on a meter the catalog lacks is refused and leaves no counter behind (found by the fuzz, seed 763799505)', async () => {
+      const rows = async () => rowsOf<{ pool_id: string; meter_key: string; used: number }>(t.deps.db, sql`SELECT pool_id, meter_key, used FROM pool_usage ORDER BY pool_id, meter_key`);
+      const resident = await person(t, 'catalog@acme.test');
+      const member = await verifiedMember(t, v.operator.token, office, { email: resident.email });
+      const before = await rows();
+      for (const kind of ['lease', 'borrow', 'assignment']) {
+        const res = await call(t.app, 'POST', '/v1/claims', { token: resident.token, body: { memberId: member, meter: 'not_in_the_catalog', kind, ...(kind === 'borrow' ? { borrowDays: 1 } : {}) } });
+        assert.equal(res.status, 409, kind);
+        assert.deepEqual(res.body.reasons, [{ code: 'UNKNOWN_METER', meter: 'not_in_the_catalog' }], kind);
+      }
+      assert.deepEqual(await rows(), before);
     });
 
     test('a member not yet verified is refused, with the reason', async () => {

@@ -333,8 +333,13 @@ export async function decideBatch(deps: Deps, ops: readonly Op[]): Promise<Outco
     const touchedByRelease = (c: ClaimRow) => touchedCounters(releasePaths.get(c.poolId)!.map((id) => ({ id })), c.meterKey, closures.get(c.rootId)!);
     const touchedByHold = (o: HoldOp, t: TicketRow) => touchedCounters(o.claimant.path.map((id) => ({ id })), t.meterKey, closures.get(t.rootId)!);
 
+    // A claim on a meter its root's catalog lacks is refused (UNKNOWN_METER) without counters:
+    // locking creates the missing ones, and a refusal must leave no row behind.
     const keys = [
-      ...claimOps.flatMap((o) => touchedCounters(o.claimant.path.map((id) => ({ id })), o.meter, closures.get(o.claimant.rootId)!)),
+      ...claimOps.flatMap((o) => {
+        const closure = closures.get(o.claimant.rootId)!;
+        return closure.has(o.meter) ? touchedCounters(o.claimant.path.map((id) => ({ id })), o.meter, closure) : [];
+      }),
       ...holding.flatMap((h) => touchedByHold(h.op, h.ticket)),
       ...releasable.flatMap(touchedByRelease),
       ...expiring.flatMap(touchedByRelease),
