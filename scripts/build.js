@@ -5,10 +5,11 @@
 // `node scripts/build.js client` (or `server`, `web`) builds one of them (scripts/test.js runs the
 // server's and the console's builds beside the tests' compilation, once the SDK they need is built).
 import { execFile } from 'node:child_process';
-import { cpSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
@@ -40,6 +41,15 @@ export const steps = {
     // Loaded here: building the SDK or the server needs no Vite.
     const { build } = await import('vite');
     await build({ configFile: `${root}/web/vite.config.ts`, logLevel: 'warn' });
+    // Compressed once here rather than on every answer: the server sends the .br or .gz beside a
+    // file to a browser that takes it (@fastify/static's preCompressed, src/http/console.ts).
+    for (const file of readdirSync(`${root}/dist/web/assets`)) {
+      if (!/\.(js|css|svg)$/.test(file)) continue;
+      const path = `${root}/dist/web/assets/${file}`;
+      const content = readFileSync(path);
+      writeFileSync(`${path}.br`, brotliCompressSync(content, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
+      writeFileSync(`${path}.gz`, gzipSync(content, { level: 9 }));
+    }
   },
 };
 

@@ -93,6 +93,7 @@ export async function serve(): Promise<void> {
   const address = await app.listen({ port: config.port, host: config.host });
   const storage = database.driver === 'pglite' ? `embedded database in ${config.dataDir}` : 'PostgreSQL';
   const lines = [`licensepool listening on ${address} (${storage})`, `API docs: ${config.publicUrl}/docs`];
+  if (app.hasRoute({ method: 'GET', url: '/' })) lines.push(`Web console: ${config.publicUrl}/`);
   if (!config.smtpUrl) lines.push('No SMTP_URL: mail waits in the outbox (GET /v1/outbox)');
   if (secretKeyFile) lines.push(`Generated ${secretKeyFile}: it encrypts the signing keys. Back it up with the database; without it no license can be signed.`);
   if (unreadable.length > 0) {

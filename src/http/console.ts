@@ -23,7 +23,8 @@ export const consoleBuilt = (dir: string): boolean => existsSync(join(dir, 'inde
 
 /**
  * Serves the web console built by Vite (`dist/web`) from this process at `/`:
- * - its hashed files under /assets with a year's immutable cache (a new build has new names);
+ * - its hashed files under /assets with a year's immutable cache (a new build has new names),
+ *   compressed at build time (brotli or gzip, as the browser accepts);
  * - index.html for `/` and for every other GET that asks for HTML outside the API's paths
  *   (history fallback: /pools/pool_… reloaded in the browser is the console's route), never
  *   cached, with a nonce of its own in place of the build's placeholder and in the page's
@@ -38,7 +39,9 @@ export async function registerConsole(app: FastifyInstance, options: { dir: stri
     // One route per built file, read once at start: no file-system look-up for other paths.
     wildcard: false,
     index: false,
-    globIgnore: ['index.html'],
+    globIgnore: ['index.html', '**/*.br', '**/*.gz'],
+    // The .br and .gz files scripts/build.js writes beside each asset.
+    preCompressed: true,
     decorateReply: false,
     schemaHide: true,
     cacheControl: false,

@@ -101,7 +101,7 @@ export const reason: RefusalReason = { code: 'LIMIT_REACHED', poolId: 'p', meter
     assert.ok(!('failed' in typed), `the SDK's types do not stand alone:\n${typed.stdout}`);
   });
 
-  test('licensepool: the tarball alone installs and `npx licensepool serve` answers /readyz', async () => {
+  test('licensepool: the tarball alone installs and `npx licensepool serve` answers /readyz and serves the web console', async () => {
     const dir = emptyProject(work, 'server-user');
     await run('npm', ['install', serverTarball, ...NPM_QUIET], { cwd: dir });
     const pkg = JSON.parse(readFileSync(join(dir, 'node_modules', 'licensepool', 'package.json'), 'utf8')) as { version: string };
@@ -131,6 +131,13 @@ export const reason: RefusalReason = { code: 'LIMIT_REACHED', poolId: 'p', meter
         if (!ready) await new Promise((r) => setTimeout(r, 200));
       }
       assert.match(stderr, /First start: log in as admin@localhost\.localdomain with the password \S+/);
+      // The console ships built in the tarball: its page and the script it loads.
+      const url = /listening on (http:\/\/\S+)/.exec(stderr)![1]!;
+      const page = await fetch(`${url}/`, { headers: { accept: 'text/html' } });
+      assert.equal(page.status, 200);
+      const script = /<script type="module" crossorigin src="([^"]+)"/.exec(await page.text())?.[1];
+      assert.ok(script, 'the page loads its script');
+      assert.equal((await fetch(`${url}${script}`)).status, 200);
     } finally {
       process.kill(-server.pid!, 'SIGTERM');
       const timer = setTimeout(() => process.kill(-server.pid!, 'SIGKILL'), 15_000);

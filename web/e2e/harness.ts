@@ -146,7 +146,13 @@ export class Harness {
       },
       async screenshot(name) {
         mkdirSync(SCREENSHOTS, { recursive: true });
-        await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true, animations: 'disabled' });
+        // The whole page by a viewport as tall as it (a full-page capture would draw the fixed
+        // header again where the capture scrolled to).
+        const viewport = page.viewportSize()!;
+        const height = (await page.evaluate('document.documentElement.scrollHeight')) as number;
+        await page.setViewportSize({ width: viewport.width, height: Math.max(viewport.height, height) });
+        await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, animations: 'disabled' });
+        await page.setViewportSize(viewport);
       },
       async fetchApi(method, path, body) {
         return page.evaluate(

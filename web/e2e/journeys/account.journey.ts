@@ -9,7 +9,10 @@ export function journey(harness: () => Harness) {
     const me = { email: 'mara@account.test', password: 'mara password 123' };
     await h.tenant('Account Vendor', me);
     const { page, assertNoConsoleErrors, assertAccessible, screenshot, close } = await h.newPage();
+    // The same person in another browser: logged out by the password change.
+    const elsewhere = await h.newPage();
     try {
+      await logIn(elsewhere.page, me.email, me.password);
       await logIn(page, me.email, me.password);
       await page.getByRole('link', { name: 'My account' }).click();
       await page.getByRole('heading', { name: 'My account', level: 1 }).waitFor();
@@ -48,12 +51,18 @@ export function journey(harness: () => Harness) {
       await page.getByRole('status').filter({ hasText: 'Password changed.' }).waitFor();
       await assertAccessible('My account');
 
+      // The other browser's next call is refused: it goes back to the login page.
+      await elsewhere.page.getByRole('link', { name: 'Account Vendor' }).click();
+      await elsewhere.page.getByRole('heading', { name: 'Log in to licensepool' }).waitFor();
+      elsewhere.assertNoConsoleErrors();
+
       await page.getByRole('button', { name: 'Log out' }).click();
       await page.getByRole('heading', { name: 'Log in to licensepool' }).waitFor();
       await logIn(page, me.email, 'mara new password 456');
       assertNoConsoleErrors();
     } finally {
       await close();
+      await elsewhere.close();
     }
   });
 }

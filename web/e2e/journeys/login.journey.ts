@@ -32,6 +32,14 @@ export function journey(harness: () => Harness) {
       await assertAccessible('the home page');
       await screenshot('home');
 
+      // Keyboard: on a fresh page the first Tab reaches "Skip to content", which moves past the navigation.
+      await page.reload();
+      await page.getByRole('heading', { name: 'Your pools', level: 1 }).waitFor();
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate('document.activeElement.textContent'), 'Skip to content');
+      await page.keyboard.press('Enter');
+      assert.equal(await page.evaluate('document.activeElement.id'), 'main');
+
       await page.getByRole('button', { name: 'Log out' }).click();
       await page.getByRole('heading', { name: 'Log in to licensepool' }).waitFor();
       assert.equal((await fetchApi('GET', '/v1/accounts/me')).status, 401, 'the session is over');

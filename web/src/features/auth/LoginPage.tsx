@@ -27,7 +27,7 @@ export function LoginPage() {
               Log in to licensepool
             </Title>
             <ProblemAlert error={login.error} shownFields={['email', 'password']} />
-            <TextInput label="E-mail" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.currentTarget.value)} error={fieldError(login.error, 'email')} data-autofocus />
+            <TextInput label="E-mail" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.currentTarget.value)} error={fieldError(login.error, 'email')} />
             <PasswordInput label="Password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.currentTarget.value)} error={fieldError(login.error, 'password')} aria-invalid={!!fieldError(login.error, 'password')} />
             <Button type="submit" loading={login.isPending}>
               Log in

@@ -25,7 +25,7 @@ export function HomePage() {
           {me?.superuser ? 'As a superuser you may open any pool below.' : 'An operator or an admin of your reseller gives you one; then it shows here.'}
         </Empty>
       ) : (
-        <Table.ScrollContainer minWidth={480}>
+        <Table.ScrollContainer minWidth={340}>
           <Table striped highlightOnHover>
             <Table.Thead>
               <Table.Tr>
