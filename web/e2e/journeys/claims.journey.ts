@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { logIn, textOf, type Harness } from '../harness.js';
 
 export function journey(harness: () => Harness) {
-  test('an operator releases a live claim from the claims page, sees the queue, and adds a meter to the catalog', async () => {
+  test('an operator releases a live claim from the claims page, sees the queue, and adds a meter to the catalog; a manager sees the claims read-only', async () => {
     const h = harness();
     const operator = { email: 'olga@claims.test', password: 'olga operator password' };
     const { rootId } = await h.tenant('Claims Vendor', operator, { restricted: true });
@@ -99,6 +99,25 @@ export function journey(harness: () => Harness) {
       assertNoConsoleErrors();
     } finally {
       await close();
+    }
+
+    // The building's manager may list its claims but not force-release them (the API answers
+    // 403): the page shows who holds what without a Release button, and no Catalog entry.
+    const manager = { email: 'mia@claims.test', password: 'mia manager password' };
+    await h.ok('POST', '/v1/accounts', { body: { ...manager, name: 'Mia Manager' } });
+    await h.ok('POST', `/v1/pools/${building.id}/roles`, { ...as, body: { email: manager.email, role: 'manager' } });
+    const managers = await h.newPage();
+    try {
+      await logIn(managers.page, manager.email, manager.password);
+      await managers.page.getByRole('link', { name: 'Live claims' }).click();
+      await managers.page.getByRole('heading', { name: 'Live claims of Sunset Towers', level: 1 }).waitFor();
+      await managers.page.getByRole('table', { name: /Live claims/ }).getByRole('row').filter({ hasText: 'device SN-0001' }).waitFor();
+      assert.equal(await managers.page.getByRole('button', { name: /^Release/ }).count(), 0);
+      assert.equal(await managers.page.getByRole('link', { name: 'Catalog' }).count(), 0);
+      await managers.assertAccessible('the claims page, read-only');
+      managers.assertNoConsoleErrors();
+    } finally {
+      await managers.close();
     }
   });
 }
