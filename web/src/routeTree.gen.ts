@@ -14,6 +14,8 @@ import { Route as LoginRouteImport } from './routes/login';
 import { Route as AppIndexRouteImport } from './routes/_app/index';
 import { Route as AppAccountRouteImport } from './routes/_app/account';
 import { Route as AppPoolsPoolIdRouteImport } from './routes/_app/pools/$poolId';
+import { Route as AppPoolsPoolIdCatalogRouteImport } from './routes/_app/pools/$poolId_/catalog';
+import { Route as AppPoolsPoolIdClaimsRouteImport } from './routes/_app/pools/$poolId_/claims';
 
 const AppRoute = AppRouteImport.update({
   id: '/_app',
@@ -39,18 +41,32 @@ const AppPoolsPoolIdRoute = AppPoolsPoolIdRouteImport.update({
   path: '/pools/$poolId',
   getParentRoute: () => AppRoute,
 } as any);
+const AppPoolsPoolIdCatalogRoute = AppPoolsPoolIdCatalogRouteImport.update({
+  id: '/pools/$poolId_/catalog',
+  path: '/pools/$poolId/catalog',
+  getParentRoute: () => AppRoute,
+} as any);
+const AppPoolsPoolIdClaimsRoute = AppPoolsPoolIdClaimsRouteImport.update({
+  id: '/pools/$poolId_/claims',
+  path: '/pools/$poolId/claims',
+  getParentRoute: () => AppRoute,
+} as any);
 
 export interface FileRoutesByFullPath {
   '/': typeof AppIndexRoute;
   '/login': typeof LoginRoute;
   '/account': typeof AppAccountRoute;
   '/pools/$poolId': typeof AppPoolsPoolIdRoute;
+  '/pools/$poolId/catalog': typeof AppPoolsPoolIdCatalogRoute;
+  '/pools/$poolId/claims': typeof AppPoolsPoolIdClaimsRoute;
 }
 export interface FileRoutesByTo {
   '/login': typeof LoginRoute;
   '/account': typeof AppAccountRoute;
   '/': typeof AppIndexRoute;
   '/pools/$poolId': typeof AppPoolsPoolIdRoute;
+  '/pools/$poolId/catalog': typeof AppPoolsPoolIdCatalogRoute;
+  '/pools/$poolId/claims': typeof AppPoolsPoolIdClaimsRoute;
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport;
@@ -59,19 +75,35 @@ export interface FileRoutesById {
   '/_app/account': typeof AppAccountRoute;
   '/_app/': typeof AppIndexRoute;
   '/_app/pools/$poolId': typeof AppPoolsPoolIdRoute;
+  '/_app/pools/$poolId_/catalog': typeof AppPoolsPoolIdCatalogRoute;
+  '/_app/pools/$poolId_/claims': typeof AppPoolsPoolIdClaimsRoute;
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath;
-  fullPaths: '/' | '/login' | '/account' | '/pools/$poolId';
+  fullPaths:
+    | '/'
+    | '/login'
+    | '/account'
+    | '/pools/$poolId'
+    | '/pools/$poolId/catalog'
+    | '/pools/$poolId/claims';
   fileRoutesByTo: FileRoutesByTo;
-  to: '/login' | '/account' | '/' | '/pools/$poolId';
+  to:
+    | '/login'
+    | '/account'
+    | '/'
+    | '/pools/$poolId'
+    | '/pools/$poolId/catalog'
+    | '/pools/$poolId/claims';
   id:
     | '__root__'
     | '/_app'
     | '/login'
     | '/_app/account'
     | '/_app/'
-    | '/_app/pools/$poolId';
+    | '/_app/pools/$poolId'
+    | '/_app/pools/$poolId_/catalog'
+    | '/_app/pools/$poolId_/claims';
   fileRoutesById: FileRoutesById;
 }
 export interface RootRouteChildren {
@@ -116,6 +148,20 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppPoolsPoolIdRouteImport;
       parentRoute: typeof AppRoute;
     };
+    '/_app/pools/$poolId_/catalog': {
+      id: '/_app/pools/$poolId_/catalog';
+      path: '/pools/$poolId/catalog';
+      fullPath: '/pools/$poolId/catalog';
+      preLoaderRoute: typeof AppPoolsPoolIdCatalogRouteImport;
+      parentRoute: typeof AppRoute;
+    };
+    '/_app/pools/$poolId_/claims': {
+      id: '/_app/pools/$poolId_/claims';
+      path: '/pools/$poolId/claims';
+      fullPath: '/pools/$poolId/claims';
+      preLoaderRoute: typeof AppPoolsPoolIdClaimsRouteImport;
+      parentRoute: typeof AppRoute;
+    };
   }
 }
 
@@ -123,12 +169,16 @@ interface AppRouteChildren {
   AppAccountRoute: typeof AppAccountRoute;
   AppIndexRoute: typeof AppIndexRoute;
   AppPoolsPoolIdRoute: typeof AppPoolsPoolIdRoute;
+  AppPoolsPoolIdCatalogRoute: typeof AppPoolsPoolIdCatalogRoute;
+  AppPoolsPoolIdClaimsRoute: typeof AppPoolsPoolIdClaimsRoute;
 }
 
 const AppRouteChildren: AppRouteChildren = {
   AppAccountRoute: AppAccountRoute,
   AppIndexRoute: AppIndexRoute,
   AppPoolsPoolIdRoute: AppPoolsPoolIdRoute,
+  AppPoolsPoolIdCatalogRoute: AppPoolsPoolIdCatalogRoute,
+  AppPoolsPoolIdClaimsRoute: AppPoolsPoolIdClaimsRoute,
 };
 
 const AppRouteWithChildren = AppRoute._addFileChildren(AppRouteChildren);

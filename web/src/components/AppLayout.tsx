@@ -98,7 +98,7 @@ export function AppLayout() {
         <nav aria-label="Pages">
           {entries.map((entry) =>
             entry.place ? (
-              <NavLinkLink key={entry.label} to={entry.to} params={{ poolId: place! }} label={entry.label} variant="filled" />
+              <NavLinkLink key={entry.label} to={entry.to} params={{ poolId: place! }} label={entry.label} activeOptions={{ exact: true }} variant="filled" />
             ) : (
               <NavLinkLink key={entry.label} to={entry.to} label={entry.label} activeOptions={{ exact: true }} variant="filled" />
             ),
