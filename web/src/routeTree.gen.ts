@@ -13,6 +13,8 @@ import { Route as AppRouteImport } from './routes/_app';
 import { Route as LoginRouteImport } from './routes/login';
 import { Route as AppIndexRouteImport } from './routes/_app/index';
 import { Route as AppAccountRouteImport } from './routes/_app/account';
+import { Route as AppLicensesIndexRouteImport } from './routes/_app/licenses/index';
+import { Route as AppLicensesLicenseIdRouteImport } from './routes/_app/licenses/$licenseId';
 import { Route as AppPoolsPoolIdRouteImport } from './routes/_app/pools/$poolId';
 
 const AppRoute = AppRouteImport.update({
@@ -34,6 +36,16 @@ const AppAccountRoute = AppAccountRouteImport.update({
   path: '/account',
   getParentRoute: () => AppRoute,
 } as any);
+const AppLicensesIndexRoute = AppLicensesIndexRouteImport.update({
+  id: '/licenses/',
+  path: '/licenses/',
+  getParentRoute: () => AppRoute,
+} as any);
+const AppLicensesLicenseIdRoute = AppLicensesLicenseIdRouteImport.update({
+  id: '/licenses/$licenseId',
+  path: '/licenses/$licenseId',
+  getParentRoute: () => AppRoute,
+} as any);
 const AppPoolsPoolIdRoute = AppPoolsPoolIdRouteImport.update({
   id: '/pools/$poolId',
   path: '/pools/$poolId',
@@ -44,13 +56,17 @@ export interface FileRoutesByFullPath {
   '/': typeof AppIndexRoute;
   '/login': typeof LoginRoute;
   '/account': typeof AppAccountRoute;
+  '/licenses/$licenseId': typeof AppLicensesLicenseIdRoute;
   '/pools/$poolId': typeof AppPoolsPoolIdRoute;
+  '/licenses/': typeof AppLicensesIndexRoute;
 }
 export interface FileRoutesByTo {
   '/login': typeof LoginRoute;
   '/account': typeof AppAccountRoute;
   '/': typeof AppIndexRoute;
+  '/licenses/$licenseId': typeof AppLicensesLicenseIdRoute;
   '/pools/$poolId': typeof AppPoolsPoolIdRoute;
+  '/licenses': typeof AppLicensesIndexRoute;
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport;
@@ -58,20 +74,36 @@ export interface FileRoutesById {
   '/login': typeof LoginRoute;
   '/_app/account': typeof AppAccountRoute;
   '/_app/': typeof AppIndexRoute;
+  '/_app/licenses/$licenseId': typeof AppLicensesLicenseIdRoute;
   '/_app/pools/$poolId': typeof AppPoolsPoolIdRoute;
+  '/_app/licenses/': typeof AppLicensesIndexRoute;
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath;
-  fullPaths: '/' | '/login' | '/account' | '/pools/$poolId';
+  fullPaths:
+    | '/'
+    | '/login'
+    | '/account'
+    | '/licenses/$licenseId'
+    | '/pools/$poolId'
+    | '/licenses/';
   fileRoutesByTo: FileRoutesByTo;
-  to: '/login' | '/account' | '/' | '/pools/$poolId';
+  to:
+    | '/login'
+    | '/account'
+    | '/'
+    | '/licenses/$licenseId'
+    | '/pools/$poolId'
+    | '/licenses';
   id:
     | '__root__'
     | '/_app'
     | '/login'
     | '/_app/account'
     | '/_app/'
-    | '/_app/pools/$poolId';
+    | '/_app/licenses/$licenseId'
+    | '/_app/pools/$poolId'
+    | '/_app/licenses/';
   fileRoutesById: FileRoutesById;
 }
 export interface RootRouteChildren {
@@ -109,6 +141,20 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppAccountRouteImport;
       parentRoute: typeof AppRoute;
     };
+    '/_app/licenses/': {
+      id: '/_app/licenses/';
+      path: '/licenses';
+      fullPath: '/licenses/';
+      preLoaderRoute: typeof AppLicensesIndexRouteImport;
+      parentRoute: typeof AppRoute;
+    };
+    '/_app/licenses/$licenseId': {
+      id: '/_app/licenses/$licenseId';
+      path: '/licenses/$licenseId';
+      fullPath: '/licenses/$licenseId';
+      preLoaderRoute: typeof AppLicensesLicenseIdRouteImport;
+      parentRoute: typeof AppRoute;
+    };
     '/_app/pools/$poolId': {
       id: '/_app/pools/$poolId';
       path: '/pools/$poolId';
@@ -122,13 +168,17 @@ declare module '@tanstack/react-router' {
 interface AppRouteChildren {
   AppAccountRoute: typeof AppAccountRoute;
   AppIndexRoute: typeof AppIndexRoute;
+  AppLicensesLicenseIdRoute: typeof AppLicensesLicenseIdRoute;
   AppPoolsPoolIdRoute: typeof AppPoolsPoolIdRoute;
+  AppLicensesIndexRoute: typeof AppLicensesIndexRoute;
 }
 
 const AppRouteChildren: AppRouteChildren = {
   AppAccountRoute: AppAccountRoute,
   AppIndexRoute: AppIndexRoute,
+  AppLicensesLicenseIdRoute: AppLicensesLicenseIdRoute,
   AppPoolsPoolIdRoute: AppPoolsPoolIdRoute,
+  AppLicensesIndexRoute: AppLicensesIndexRoute,
 };
 
 const AppRouteWithChildren = AppRoute._addFileChildren(AppRouteChildren);

@@ -9,7 +9,7 @@ import type { Role } from '../features/auth/session';
 export interface NavEntry {
   label: string;
   /** A route of src/routes; with `place`, one taking `$poolId`. */
-  to: '/' | '/account' | '/pools/$poolId';
+  to: '/' | '/account' | '/pools/$poolId' | '/licenses';
   place?: boolean;
   /** Who sees it: these roles (held at the chosen pool when `place`), or everyone signed in. */
   roles: readonly Role[] | 'everyone';
@@ -18,6 +18,7 @@ export interface NavEntry {
 export const NAVIGATION: readonly NavEntry[] = [
   { label: 'Your pools', to: '/', roles: 'everyone' },
   { label: 'Pool overview', to: '/pools/$poolId', place: true, roles: ['operator', 'admin', 'manager', 'deputy'] },
+  { label: 'Licenses', to: '/licenses', roles: ['operator', 'admin', 'manager', 'deputy'] },
   { label: 'My account', to: '/account', roles: 'everyone' },
 ];
 
