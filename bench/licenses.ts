@@ -5,6 +5,8 @@
  *
  *   npm run bench:licenses                   (or: npx tsx bench/licenses.ts)
  *   options: --licenses 1000000  --requests 100  --full-export  --keep  --seed 42
+ *            --browser (also the console's list in Chromium, bench/console-licenses.ts; `npm run build` first)
+ *            --browser-changes 40
  *
  * The server is BENCH_DATABASE_URL, else DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres;
  * a fresh `lp_bench_lic_<random>` database is created, migrated, filled and dropped at the end
@@ -35,6 +37,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -52,6 +55,7 @@ import { licensePageIdsQuery, type LicenseListFilter } from '../src/modules/lice
 import { textOf } from '../src/modules/licenses/licenses.list.js';
 import { createScratchDatabase, prng } from '../test/concurrency/fleet.js';
 import { benchApi, BENCH_PASSWORD } from './api.js';
+import { timeConsoleFilterChanges } from './console-licenses.js';
 import { latencyStats, machineLine } from './report.js';
 
 const { values: args } = parseArgs({
@@ -61,6 +65,8 @@ const { values: args } = parseArgs({
     'full-export': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     seed: { type: 'string', default: '42' },
+    browser: { type: 'boolean', default: false },
+    'browser-changes': { type: 'string', default: '40' },
   },
 });
 const LICENSES = Number.parseInt(args.licenses!, 10);
@@ -102,7 +108,8 @@ try {
   log(`PostgreSQL: ${(await admin.query('SHOW server_version')).rows[0].server_version}`);
   const deps: Deps = { db: database.db, clock: systemClock, log: pino({ level: 'warn' }), secretKeys: SecretKeys.generate() };
   await ensureFirstSuperuser(deps, SUPERUSER.email, SUPERUSER.password);
-  const app = await buildApp({ deps });
+  // --browser: the built console too (dist/web), for bench/console-licenses.ts.
+  const app = await buildApp({ deps, ...(args.browser ? { consoleDir: fileURLToPath(new URL('../dist/web', import.meta.url)) } : {}) });
   const serverTimes: number[] = [];
   app.addHook('onResponse', async (request, reply) => {
     if (request.routeOptions.url === '/v1/licenses' && reply.statusCode === 200) serverTimes.push(reply.elapsedTime);
@@ -330,6 +337,19 @@ try {
   }
   const all = quantiles(allTrips);
   log(`${'all of the above'.padEnd(66)} ${ms(all.p50)} ${ms(all.p95)} ${ms(all.p99)} ${ms(all.max)} │ (n=${allTrips.length})`);
+
+  if (args.browser) {
+    // -------------------------------------------------------------------------------------------
+    // The console in Chromium: a filter change, end to end (bench/console-licenses.ts).
+    const changes = Number.parseInt(args['browser-changes']!, 10);
+    const figures = await timeConsoleFilterChanges(base, { email: 'operator@octopus.test', password: BENCH_PASSWORD }, changes, random);
+    log('\n=== The console\'s license list in Chromium: a filter change until its rows are on screen (ms) ===');
+    log(`login → list's first screen ${figures.firstScreen.toFixed(0)} ms`);
+    log(`${''.padEnd(40)}    p50    p95    p99    max`);
+    for (const [title, q] of [['status check box toggled', figures.byStatus], ['end date range typed', figures.byDate], ['all changes', figures.all]] as const) {
+      log(`${title.padEnd(40)} ${ms(q.p50)} ${ms(q.p95)} ${ms(q.p99)} ${ms(q.max)} (n=${q.n})`);
+    }
+  }
 
   // -------------------------------------------------------------------------------------------
   // EXPLAIN of the queries the route runs, as the root's operator reaches them.

@@ -15,6 +15,9 @@ import { routeTree } from './routeTree.gen';
  * Content-Security-Policy admits by it and by nothing else.
  */
 const styleNonce = document.querySelector<HTMLMetaElement>('meta[property="csp-nonce"]')?.nonce ?? '';
+// Mantine's modals lock the page's scroll with react-remove-scroll, which adds a <style> tag of its
+// own, carrying the nonce it reads (through get-nonce) from this global; without it the CSP blocks it.
+(globalThis as { __webpack_nonce__?: string }).__webpack_nonce__ = styleNonce;
 
 // Darker shades than Mantine's default 6, so text on white and white on colour meet WCAG AA
 // contrast (the axe check of the browser tests).

@@ -13,6 +13,8 @@ import { Route as AppRouteImport } from './routes/_app';
 import { Route as LoginRouteImport } from './routes/login';
 import { Route as AppIndexRouteImport } from './routes/_app/index';
 import { Route as AppAccountRouteImport } from './routes/_app/account';
+import { Route as AppLicensesIndexRouteImport } from './routes/_app/licenses/index';
+import { Route as AppLicensesLicenseIdRouteImport } from './routes/_app/licenses/$licenseId';
 import { Route as AppPoolsPoolIdRouteImport } from './routes/_app/pools/$poolId';
 import { Route as AppPoolsPoolIdCatalogRouteImport } from './routes/_app/pools/$poolId_/catalog';
 import { Route as AppPoolsPoolIdClaimsRouteImport } from './routes/_app/pools/$poolId_/claims';
@@ -36,6 +38,16 @@ const AppAccountRoute = AppAccountRouteImport.update({
   path: '/account',
   getParentRoute: () => AppRoute,
 } as any);
+const AppLicensesIndexRoute = AppLicensesIndexRouteImport.update({
+  id: '/licenses/',
+  path: '/licenses/',
+  getParentRoute: () => AppRoute,
+} as any);
+const AppLicensesLicenseIdRoute = AppLicensesLicenseIdRouteImport.update({
+  id: '/licenses/$licenseId',
+  path: '/licenses/$licenseId',
+  getParentRoute: () => AppRoute,
+} as any);
 const AppPoolsPoolIdRoute = AppPoolsPoolIdRouteImport.update({
   id: '/pools/$poolId',
   path: '/pools/$poolId',
@@ -56,7 +68,9 @@ export interface FileRoutesByFullPath {
   '/': typeof AppIndexRoute;
   '/login': typeof LoginRoute;
   '/account': typeof AppAccountRoute;
+  '/licenses/$licenseId': typeof AppLicensesLicenseIdRoute;
   '/pools/$poolId': typeof AppPoolsPoolIdRoute;
+  '/licenses/': typeof AppLicensesIndexRoute;
   '/pools/$poolId/catalog': typeof AppPoolsPoolIdCatalogRoute;
   '/pools/$poolId/claims': typeof AppPoolsPoolIdClaimsRoute;
 }
@@ -64,7 +78,9 @@ export interface FileRoutesByTo {
   '/login': typeof LoginRoute;
   '/account': typeof AppAccountRoute;
   '/': typeof AppIndexRoute;
+  '/licenses/$licenseId': typeof AppLicensesLicenseIdRoute;
   '/pools/$poolId': typeof AppPoolsPoolIdRoute;
+  '/licenses': typeof AppLicensesIndexRoute;
   '/pools/$poolId/catalog': typeof AppPoolsPoolIdCatalogRoute;
   '/pools/$poolId/claims': typeof AppPoolsPoolIdClaimsRoute;
 }
@@ -74,7 +90,9 @@ export interface FileRoutesById {
   '/login': typeof LoginRoute;
   '/_app/account': typeof AppAccountRoute;
   '/_app/': typeof AppIndexRoute;
+  '/_app/licenses/$licenseId': typeof AppLicensesLicenseIdRoute;
   '/_app/pools/$poolId': typeof AppPoolsPoolIdRoute;
+  '/_app/licenses/': typeof AppLicensesIndexRoute;
   '/_app/pools/$poolId_/catalog': typeof AppPoolsPoolIdCatalogRoute;
   '/_app/pools/$poolId_/claims': typeof AppPoolsPoolIdClaimsRoute;
 }
@@ -84,7 +102,9 @@ export interface FileRouteTypes {
     | '/'
     | '/login'
     | '/account'
+    | '/licenses/$licenseId'
     | '/pools/$poolId'
+    | '/licenses/'
     | '/pools/$poolId/catalog'
     | '/pools/$poolId/claims';
   fileRoutesByTo: FileRoutesByTo;
@@ -92,7 +112,9 @@ export interface FileRouteTypes {
     | '/login'
     | '/account'
     | '/'
+    | '/licenses/$licenseId'
     | '/pools/$poolId'
+    | '/licenses'
     | '/pools/$poolId/catalog'
     | '/pools/$poolId/claims';
   id:
@@ -101,7 +123,9 @@ export interface FileRouteTypes {
     | '/login'
     | '/_app/account'
     | '/_app/'
+    | '/_app/licenses/$licenseId'
     | '/_app/pools/$poolId'
+    | '/_app/licenses/'
     | '/_app/pools/$poolId_/catalog'
     | '/_app/pools/$poolId_/claims';
   fileRoutesById: FileRoutesById;
@@ -141,6 +165,20 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof AppAccountRouteImport;
       parentRoute: typeof AppRoute;
     };
+    '/_app/licenses/': {
+      id: '/_app/licenses/';
+      path: '/licenses';
+      fullPath: '/licenses/';
+      preLoaderRoute: typeof AppLicensesIndexRouteImport;
+      parentRoute: typeof AppRoute;
+    };
+    '/_app/licenses/$licenseId': {
+      id: '/_app/licenses/$licenseId';
+      path: '/licenses/$licenseId';
+      fullPath: '/licenses/$licenseId';
+      preLoaderRoute: typeof AppLicensesLicenseIdRouteImport;
+      parentRoute: typeof AppRoute;
+    };
     '/_app/pools/$poolId': {
       id: '/_app/pools/$poolId';
       path: '/pools/$poolId';
@@ -168,7 +206,9 @@ declare module '@tanstack/react-router' {
 interface AppRouteChildren {
   AppAccountRoute: typeof AppAccountRoute;
   AppIndexRoute: typeof AppIndexRoute;
+  AppLicensesLicenseIdRoute: typeof AppLicensesLicenseIdRoute;
   AppPoolsPoolIdRoute: typeof AppPoolsPoolIdRoute;
+  AppLicensesIndexRoute: typeof AppLicensesIndexRoute;
   AppPoolsPoolIdCatalogRoute: typeof AppPoolsPoolIdCatalogRoute;
   AppPoolsPoolIdClaimsRoute: typeof AppPoolsPoolIdClaimsRoute;
 }
@@ -176,7 +216,9 @@ interface AppRouteChildren {
 const AppRouteChildren: AppRouteChildren = {
   AppAccountRoute: AppAccountRoute,
   AppIndexRoute: AppIndexRoute,
+  AppLicensesLicenseIdRoute: AppLicensesLicenseIdRoute,
   AppPoolsPoolIdRoute: AppPoolsPoolIdRoute,
+  AppLicensesIndexRoute: AppLicensesIndexRoute,
   AppPoolsPoolIdCatalogRoute: AppPoolsPoolIdCatalogRoute,
   AppPoolsPoolIdClaimsRoute: AppPoolsPoolIdClaimsRoute,
 };

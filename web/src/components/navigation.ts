@@ -9,7 +9,7 @@ import type { Role } from '../features/auth/session';
 export interface NavEntry {
   label: string;
   /** A route of src/routes; with `place`, one taking `$poolId`. */
-  to: '/' | '/account' | '/pools/$poolId' | '/pools/$poolId/claims' | '/pools/$poolId/catalog';
+  to: '/' | '/account' | '/pools/$poolId' | '/pools/$poolId/claims' | '/pools/$poolId/catalog' | '/licenses';
   place?: boolean;
   /** Who sees it: these roles (held at the chosen pool when `place`), or everyone signed in. */
   roles: readonly Role[] | 'everyone';
@@ -21,6 +21,7 @@ export const NAVIGATION: readonly NavEntry[] = [
   // Managers and deputies may list the claims (read-only: the API lets only operators and admins release).
   { label: 'Live claims', to: '/pools/$poolId/claims', place: true, roles: ['operator', 'admin', 'manager', 'deputy'] },
   { label: 'Catalog', to: '/pools/$poolId/catalog', place: true, roles: ['operator'] },
+  { label: 'Licenses', to: '/licenses', roles: ['operator', 'admin', 'manager', 'deputy'] },
   { label: 'My account', to: '/account', roles: 'everyone' },
 ];
 
