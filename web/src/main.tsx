@@ -15,6 +15,10 @@ import { routeTree } from './routeTree.gen';
  * Content-Security-Policy admits by it and by nothing else.
  */
 const styleNonce = document.querySelector<HTMLMetaElement>('meta[property="csp-nonce"]')?.nonce ?? '';
+// Mantine's Modal locks the page's scroll through react-remove-scroll, whose <style> tag takes its
+// nonce from this global (get-nonce reads `__webpack_nonce__`, whatever the bundler); without it a
+// dialog's opening is a CSP violation.
+(globalThis as { __webpack_nonce__?: string }).__webpack_nonce__ = styleNonce;
 
 // Darker shades than Mantine's default 6, so text on white and white on colour meet WCAG AA
 // contrast (the axe check of the browser tests).
