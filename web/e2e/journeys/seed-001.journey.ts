@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
-import { logIn, textOf, type Harness } from '../harness.js';
+import { logIn, PHONE, textOf, type Harness } from '../harness.js';
 
 /** The row's text once it reads `expected` (the License state polls every 5 seconds). */
 async function rowReads(page: Page, name: RegExp, expected: string, timeoutMs = 15_000): Promise<void> {
@@ -175,6 +175,14 @@ export function journey(harness: () => Harness) {
       assert.equal(await textOf(page.getByRole('row', { name: /^Web dialer/ })), 'Web dialer yes no time limit');
       await page.getByRole('article', { name: 'Premium' }).getByText('expired').waitFor();
       await assertAccessible('the Licenses section after Premium expired');
+      // At phone width the section stays usable: the tables scroll within themselves, the dialog fits.
+      await page.setViewportSize(PHONE);
+      await page.getByRole('button', { name: 'Edit Basic' }).click();
+      dialog = page.getByRole('dialog', { name: 'Edit Basic' });
+      assert.equal(await dialog.getByRole('textbox', { name: 'SIP numbers' }).inputValue(), '50');
+      await assertAccessible('the license form at phone width');
+      assert.ok(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth'), 'nothing wider than the phone');
+      await dialog.getByRole('button', { name: 'Cancel' }).click();
       assertNoConsoleErrors();
     } finally {
       await close();

@@ -6,6 +6,9 @@ import { poolStateQuery } from '../pools/queries';
 import { nameOf, timeLimit, units } from './format';
 import { catalogQuery } from './queries';
 
+/** A table's own sideways scroll (on a phone) that the keyboard can reach and a screen reader names. */
+const scrollable = (label: string) => ({ type: 'native' as const, tabIndex: 0, role: 'region', 'aria-label': label });
+
 /**
  * "License state" [001/002], at the bottom of the Licenses section: per meter its status, time
  * limit or end date, maximum, used and available (a meter used beyond its maximum is marked in
@@ -34,7 +37,7 @@ export function LicenseState({ poolId }: { poolId: string }) {
           {state.data.meters.length === 0 ? (
             <Empty title="No meters">The root's catalog has no meters yet.</Empty>
           ) : (
-            <Table.ScrollContainer minWidth={620}>
+            <Table.ScrollContainer minWidth={620} {...scrollable('Meters')}>
               <Table captionSide="top">
                 <Table.Caption>Meters</Table.Caption>
                 <Table.Thead>
@@ -70,7 +73,7 @@ export function LicenseState({ poolId }: { poolId: string }) {
             </Table.ScrollContainer>
           )}
           {state.data.features.length > 0 && (
-            <Table.ScrollContainer minWidth={360}>
+            <Table.ScrollContainer minWidth={360} {...scrollable('Features')}>
               <Table captionSide="top">
                 <Table.Caption>Features</Table.Caption>
                 <Table.Thead>
