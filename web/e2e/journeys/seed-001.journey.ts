@@ -41,6 +41,10 @@ async function openPool(page: Page, poolId: string, name: string): Promise<void>
 async function restrict(page: Page): Promise<void> {
   const restriction = page.getByRole('switch', { name: 'Enable restriction' });
   await restriction.click();
+  // Turning it on can revoke claims, so the console asks first.
+  const confirm = page.getByRole('dialog', { name: 'Enable restriction?' });
+  await confirm.getByRole('button', { name: 'Enable restriction' }).click();
+  await confirm.waitFor({ state: 'detached' });
   // The switch shows the pool as the server has it: checked once the change is saved and read back.
   for (let tries = 0; !(await restriction.isChecked()); tries++) {
     assert.ok(tries < 40, 'the restriction is on');

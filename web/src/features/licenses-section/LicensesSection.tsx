@@ -17,6 +17,9 @@ export function LicensesSection({ pool }: { pool: { id: string; restricted: bool
   const licenses = useQuery(poolLicensesQuery(pool.id));
   const restriction = useSetRestriction(pool.id);
   const [adding, setAdding] = useState(false);
+  // Turning restriction on can revoke claims at once (U5: the pool keeps only what its licenses
+  // give), and no dry run answers for it, so it waits for a confirmation; turning it off only adds.
+  const [confirmingRestriction, setConfirmingRestriction] = useState(false);
 
   return (
     <Stack component="section" aria-labelledby="licenses" gap="md">
@@ -28,8 +31,23 @@ export function LicensesSection({ pool }: { pool: { id: string; restricted: bool
         description="On: the pool has only what its licenses give. Off: no limits of its own (its parents' still apply)."
         checked={pool.restricted}
         disabled={restriction.isPending}
-        onChange={(e) => restriction.mutate(e.currentTarget.checked)}
+        onChange={(e) => (e.currentTarget.checked ? setConfirmingRestriction(true) : restriction.mutate(false))}
       />
+      <Modal opened={confirmingRestriction} onClose={() => setConfirmingRestriction(false)} title="Enable restriction?" closeButtonProps={{ 'aria-label': 'Close' }}>
+        <Stack>
+          <Text size="sm">
+            The pool will have only what its licenses give. Live claims in the pool and below it beyond that are revoked at once, newest first.
+          </Text>
+          <Group justify="flex-end">
+            <Button variant="default" onClick={() => setConfirmingRestriction(false)}>
+              Cancel
+            </Button>
+            <Button color="teal.9" onClick={() => restriction.mutate(true, { onSettled: () => setConfirmingRestriction(false) })} loading={restriction.isPending}>
+              Enable restriction
+            </Button>
+          </Group>
+        </Stack>
+      </Modal>
       <ProblemAlert error={restriction.error} title="The restriction was not changed" />
       {catalog.isPending || licenses.isPending ? (
         <Loading label="Loading the licenses" />
