@@ -22,7 +22,7 @@ export function journey(harness: () => Harness) {
       await operator.page.getByRole('link', { name: 'First Tenant' }).click();
       await operator.page.getByRole('heading', { name: 'First Tenant', level: 1 }).waitFor();
       await operator.page.getByRole('heading', { name: 'License state' }).waitFor();
-      assert.equal(await textOf(operator.page.getByRole('row', { name: /^sip/ })), 'sip enabled no end 50 0 50');
+      assert.equal(await textOf(operator.page.getByRole('row', { name: /^SIP numbers/ })), 'SIP numbers enabled no time limit 50 0 50');
       await operator.assertAccessible('the pool page');
       await operator.screenshot('pool');
       operator.assertNoConsoleErrors();

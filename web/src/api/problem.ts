@@ -8,6 +8,8 @@ export interface FieldError {
  * Every refusal of the API (RFC 9457 problem+json with a stable `code`), and a request that never
  * got an answer, as one error type: pages show `detail`, forms put `errors` at their fields.
  */
+const PROBLEM_MEMBERS = new Set(['type', 'title', 'status', 'detail', 'instance', 'code', 'errors', 'requestId']);
+
 export class ApiProblem extends Error {
   readonly status: number;
   readonly code: string;
@@ -15,8 +17,10 @@ export class ApiProblem extends Error {
   readonly detail: string;
   readonly errors: FieldError[];
   readonly requestId: string | null;
+  /** The document's other members (a refusal's `violations`, `reasons`…), for a page that names what they name. */
+  readonly extras: Record<string, unknown>;
 
-  constructor(init: { status: number; code: string; title: string; detail: string; errors?: FieldError[]; requestId?: string | null }) {
+  constructor(init: { status: number; code: string; title: string; detail: string; errors?: FieldError[]; requestId?: string | null; extras?: Record<string, unknown> }) {
     super(init.detail);
     this.name = 'ApiProblem';
     this.status = init.status;
@@ -25,6 +29,7 @@ export class ApiProblem extends Error {
     this.detail = init.detail;
     this.errors = init.errors ?? [];
     this.requestId = init.requestId ?? null;
+    this.extras = init.extras ?? {};
   }
 
   /** From the body of a refusal; an answer that is not a problem document still becomes one. */
@@ -42,6 +47,7 @@ export class ApiProblem extends Error {
       detail: text(doc.detail, title),
       errors,
       requestId: typeof doc.requestId === 'string' ? doc.requestId : response.headers.get('x-request-id'),
+      extras: Object.fromEntries(Object.entries(doc).filter(([key]) => !PROBLEM_MEMBERS.has(key))),
     });
   }
 
