@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { logIn, textOf, type Harness } from '../harness.js';
+import { logIn, PHONE, textOf, type Harness } from '../harness.js';
 
 export function journey(harness: () => Harness) {
   test('an operator releases a live claim from the claims page, sees the queue, and adds a meter to the catalog; a manager sees the claims read-only', async () => {
@@ -75,7 +75,7 @@ export function journey(harness: () => Harness) {
       // The catalog: a meter key in use is refused at its field; a new one is added.
       await page.getByRole('link', { name: 'Catalog' }).click();
       await page.getByRole('heading', { name: 'Catalog', level: 1 }).waitFor();
-      const meters = page.getByRole('region', { name: 'Meters' });
+      const meters = page.getByRole('region', { name: 'Meters', exact: true });
       await meters.getByRole('rowheader', { name: 'seats' }).waitFor();
       const key = page.getByRole('textbox', { name: 'Meter key', exact: true });
       await key.fill('seats');
@@ -106,15 +106,17 @@ export function journey(harness: () => Harness) {
     const manager = { email: 'mia@claims.test', password: 'mia manager password' };
     await h.ok('POST', '/v1/accounts', { body: { ...manager, name: 'Mia Manager' } });
     await h.ok('POST', `/v1/pools/${building.id}/roles`, { ...as, body: { email: manager.email, role: 'manager' } });
-    const managers = await h.newPage();
+    const managers = await h.newPage(PHONE);
     try {
       await logIn(managers.page, manager.email, manager.password);
+      await managers.page.getByRole('button', { name: 'Open navigation' }).click();
       await managers.page.getByRole('link', { name: 'Live claims' }).click();
       await managers.page.getByRole('heading', { name: 'Live claims of Sunset Towers', level: 1 }).waitFor();
       await managers.page.getByRole('table', { name: /Live claims/ }).getByRole('row').filter({ hasText: 'device SN-0001' }).waitFor();
       assert.equal(await managers.page.getByRole('button', { name: /^Release/ }).count(), 0);
       assert.equal(await managers.page.getByRole('link', { name: 'Catalog' }).count(), 0);
-      await managers.assertAccessible('the claims page, read-only');
+      await managers.assertAccessible('the claims page, read-only, on a phone');
+      await managers.screenshot('claims-phone');
       managers.assertNoConsoleErrors();
     } finally {
       await managers.close();

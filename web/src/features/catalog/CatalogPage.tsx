@@ -6,6 +6,7 @@ import { api, unwrap } from '../../api/client';
 import { isProblem } from '../../api/problem';
 import { NotFoundPage } from '../../components/NotFoundPage';
 import { Empty, Loading } from '../../components/PageState';
+import { scrollRegion } from '../../components/scrollRegion';
 import { ProblemAlert } from '../../components/ProblemAlert';
 import { meQuery, myRolesQuery } from '../auth/session';
 import { poolQuery } from '../pools/queries';
@@ -78,7 +79,7 @@ function Meters({ rootId, operates }: { rootId: string; operates: boolean }) {
       ) : meters.data.length === 0 ? (
         <Empty title="No meters yet">A meter is what licenses limit: seats, SIP numbers, mobile apps.</Empty>
       ) : (
-        <Table.ScrollContainer minWidth={480}>
+        <Table.ScrollContainer minWidth={480} {...scrollRegion('Meters, scrollable')}>
           <Table>
             <Table.Thead>
               <Table.Tr>
@@ -173,7 +174,7 @@ function Features({ rootId, operates }: { rootId: string; operates: boolean }) {
       ) : features.data.length === 0 ? (
         <Empty title="No features yet">A feature is a switch a license turns on, such as door opening.</Empty>
       ) : (
-        <Table.ScrollContainer minWidth={360}>
+        <Table.ScrollContainer minWidth={360} {...scrollRegion('Features, scrollable')}>
           <Table>
             <Table.Thead>
               <Table.Tr>
@@ -251,7 +252,7 @@ function Packages({ rootId, operates }: { rootId: string; operates: boolean }) {
         <Empty title="No packages yet">A package is software for a device type that members entitled to it receive on sync.</Empty>
       ) : (
         <>
-          <Table.ScrollContainer minWidth={640}>
+          <Table.ScrollContainer minWidth={640} {...scrollRegion('Packages, scrollable')}>
             <Table>
               <Table.Thead>
                 <Table.Tr>

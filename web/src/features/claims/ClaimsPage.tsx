@@ -7,6 +7,7 @@ import { isProblem } from '../../api/problem';
 import type { components } from '../../api/schema';
 import { NotFoundPage } from '../../components/NotFoundPage';
 import { Empty, Loading } from '../../components/PageState';
+import { scrollRegion } from '../../components/scrollRegion';
 import { ProblemAlert } from '../../components/ProblemAlert';
 import { poolQuery, poolStateQuery } from '../pools/queries';
 import { useMayAdminister } from './administer';
@@ -105,9 +106,9 @@ function Claims({ pool, subtree }: { pool: Pool; subtree: boolean }) {
         <Empty title="No live claims">Nobody holds a unit of this pool{subtree ? ' or the pools below it' : ''} now.</Empty>
       ) : (
         <>
-          <Table.ScrollContainer minWidth={900}>
+          <Table.ScrollContainer minWidth={900} {...scrollRegion('Live claims, scrollable')}>
             <Table captionSide="top" highlightOnHover>
-              <Table.Caption>Live claims ({claims.data.data.length})</Table.Caption>
+              <Table.Caption ta="left">Live claims ({claims.data.data.length})</Table.Caption>
               <Table.Thead>
                 <Table.Tr>
                   <Table.Th scope="col">Holder</Table.Th>
@@ -218,9 +219,9 @@ function Queue({ pool, subtree }: { pool: Pool; subtree: boolean }) {
       ) : tickets.data.data.length === 0 ? (
         <Empty title="Nobody is waiting" />
       ) : (
-        <Table.ScrollContainer minWidth={720}>
+        <Table.ScrollContainer minWidth={720} {...scrollRegion('Tickets in line, scrollable')}>
           <Table captionSide="top">
-            <Table.Caption>Tickets in line ({tickets.data.data.length})</Table.Caption>
+            <Table.Caption ta="left">Tickets in line ({tickets.data.data.length})</Table.Caption>
             <Table.Thead>
               <Table.Tr>
                 <Table.Th scope="col">Position</Table.Th>
