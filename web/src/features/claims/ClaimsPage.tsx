@@ -181,9 +181,7 @@ function ReleaseDialog({ claim, poolId, onClose }: { claim: ListedClaim; poolId:
   });
   const { main } = holderText(claim.holder);
   return (
-    // lockScroll off: Mantine locks the page's scroll with react-remove-scroll, which injects a
-    // <style> element without the page's CSP nonce (the policy blocks it and logs an error).
-    <Modal opened onClose={onClose} title="Release this claim?" centered lockScroll={false} closeButtonProps={{ 'aria-label': 'Close' }}>
+    <Modal opened onClose={onClose} title="Release this claim?" centered closeButtonProps={{ 'aria-label': 'Close' }}>
       <Stack>
         <Text size="sm">
           The {claim.kind} of {claim.quantity} {claim.meter} held by {main}
