@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { sql } from 'drizzle-orm';
 import { rowsOf } from '../../src/db/client.js';
 import { newId } from '../../src/lib/ids.js';
-import { backends, call, childPool, createTestApp, csvBody, ok, PASSWORD, person, vendor, type Answer, type RawBody, type TestApp } from '../helpers.js';
+import { backends, call, childPool, createTestApp, csvBody, ok, PASSWORD, person, SUPERUSER, vendor, type Answer, type RawBody, type TestApp } from '../helpers.js';
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -65,6 +65,9 @@ const BODY_ROUTES: BodyRow[] = [
     valid: () => ({ email: 'new.person@licensepool.test', name: 'New Person', password: PASSWORD, address: ADDRESS }),
   },
   { method: 'POST', route: '/v1/auth/login', url: () => '/v1/auth/login', public: true, valid: () => ({ email: 'new.person@licensepool.test', password: PASSWORD }) },
+  { method: 'PATCH', route: '/v1/accounts/me', url: () => '/v1/accounts/me', valid: () => ({ name: 'Root User', address: ADDRESS }) },
+  // The same password again: later rows log in with it.
+  { method: 'POST', route: '/v1/accounts/me/password', url: () => '/v1/accounts/me/password', valid: () => ({ currentPassword: SUPERUSER.password, newPassword: SUPERUSER.password }) },
   {
     method: 'POST',
     route: '/v1/pools',

@@ -94,6 +94,11 @@ const own = { stranger: 'self', member: 'self' } as const;
 const TABLE: Row[] = [
   // accounts
   { method: 'GET', route: '/v1/accounts/me', url: () => '/v1/accounts/me', ...own, why: 'every caller reads its own account' },
+  { method: 'GET', route: '/v1/accounts/me/roles', url: () => '/v1/accounts/me/roles', ...own, why: 'every caller lists its own roles' },
+  // Its own name again: A's member lists of before and after compare equal.
+  { method: 'PATCH', route: '/v1/accounts/me', url: () => '/v1/accounts/me', body: (_a, caller) => ({ name: caller.email.split('@')[0] }), ...own, why: 'every caller changes its own name' },
+  // The same password again: the rows after it log in with it.
+  { method: 'POST', route: '/v1/accounts/me/password', url: () => '/v1/accounts/me/password', body: () => ({ currentPassword: PASSWORD, newPassword: PASSWORD }), ...own, why: 'every caller changes its own password' },
 
   // pools
   { method: 'POST', route: '/v1/pools', url: () => '/v1/pools', body: () => ({ name: 'intruder root', kind: 'vendor' }), ...denied },
