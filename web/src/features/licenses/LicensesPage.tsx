@@ -45,48 +45,51 @@ export function LicensesPage() {
         </Group>
       </Group>
       <Filters search={search} onChange={refilter} />
-      {list.isPending ? (
-        <Loading label="Loading licenses" />
-      ) : list.isError ? (
-        <ProblemAlert error={list.error} />
-      ) : list.data.data.length === 0 ? (
-        <Empty title={hasFilters(search) ? 'No license matches these filters' : 'No licenses yet'}>
-          {hasFilters(search) ? 'Change or clear the filters to see more.' : canRequest ? 'Request one with “Request a license”.' : 'Licenses bound to your pools show here.'}
-        </Empty>
-      ) : (
-        <>
-          <LicenseTable licenses={list.data.data} sort={search.sort ?? 'id'} onSort={(sort) => refilter({ sort })} busy={list.isPlaceholderData} />
-          <Group justify="space-between">
-            <Text size="sm" aria-live="polite">
-              {previous.length * PAGE_SIZE + 1}–{previous.length * PAGE_SIZE + list.data.data.length}
-              {list.data.nextCursor ? ' (more on the next pages)' : ''}
-            </Text>
-            <Group gap="sm">
-              <Button
-                variant="default"
-                disabled={!search.cursor}
-                onClick={() => {
-                  const back = previous.at(-1);
-                  setPrevious((p) => p.slice(0, -1));
-                  void navigate({ search: (s) => ({ ...s, cursor: back }) });
-                }}
-              >
-                Previous page
-              </Button>
-              <Button
-                variant="default"
-                disabled={!list.data.nextCursor || list.isPlaceholderData}
-                onClick={() => {
-                  setPrevious((p) => [...p, search.cursor]);
-                  void navigate({ search: (s) => ({ ...s, cursor: list.data.nextCursor ?? undefined }) });
-                }}
-              >
-                Next page
-              </Button>
+      {/* The answer to the filters: busy while the next one loads (the last one stays on screen meanwhile). */}
+      <Stack component="section" aria-label="Licenses found" aria-busy={list.isPlaceholderData} gap="md">
+        {list.isPending ? (
+          <Loading label="Loading licenses" />
+        ) : list.isError ? (
+          <ProblemAlert error={list.error} />
+        ) : list.data.data.length === 0 ? (
+          <Empty title={hasFilters(search) ? 'No license matches these filters' : 'No licenses yet'}>
+            {hasFilters(search) ? 'Change or clear the filters to see more.' : canRequest ? 'Request one with “Request a license”.' : 'Licenses bound to your pools show here.'}
+          </Empty>
+        ) : (
+          <>
+            <LicenseTable licenses={list.data.data} sort={search.sort ?? 'id'} onSort={(sort) => refilter({ sort })} busy={list.isPlaceholderData} />
+            <Group justify="space-between">
+              <Text size="sm" aria-live="polite">
+                {previous.length * PAGE_SIZE + 1}–{previous.length * PAGE_SIZE + list.data.data.length}
+                {list.data.nextCursor ? ' (more on the next pages)' : ''}
+              </Text>
+              <Group gap="sm">
+                <Button
+                  variant="default"
+                  disabled={!search.cursor}
+                  onClick={() => {
+                    const back = previous.at(-1);
+                    setPrevious((p) => p.slice(0, -1));
+                    void navigate({ search: (s) => ({ ...s, cursor: back }) });
+                  }}
+                >
+                  Previous page
+                </Button>
+                <Button
+                  variant="default"
+                  disabled={!list.data.nextCursor || list.isPlaceholderData}
+                  onClick={() => {
+                    setPrevious((p) => [...p, search.cursor]);
+                    void navigate({ search: (s) => ({ ...s, cursor: list.data.nextCursor ?? undefined }) });
+                  }}
+                >
+                  Next page
+                </Button>
+              </Group>
             </Group>
-          </Group>
-        </>
-      )}
+          </>
+        )}
+      </Stack>
     </Stack>
   );
 }
@@ -164,7 +167,7 @@ function LicenseTable({ licenses, sort, onSort, busy }: { licenses: License[]; s
   const poolName = new Map(poolIds.map((id, i) => [id, names[i]?.data]));
   return (
     <Table.ScrollContainer minWidth={960}>
-      <Table striped highlightOnHover aria-busy={busy} style={{ opacity: busy ? 0.6 : 1 }}>
+      <Table striped highlightOnHover style={{ opacity: busy ? 0.6 : 1 }}>
         <Table.Thead>
           <Table.Tr>
             <Table.Th scope="col">License key</Table.Th>
