@@ -28,6 +28,15 @@ async function changeStatus(page: Page, action: string, status: string): Promise
   await page.getByRole('heading', { level: 1 }).locator('..').getByText(status, { exact: true }).waitFor();
 }
 
+/** Waits for a dialog's opening transition to end (axe measures contrast as drawn, mid-fade too). */
+async function settled(page: Page): Promise<void> {
+  // Polled by evaluate: waitForFunction's string form is an eval, which the page's CSP refuses.
+  for (let tries = 0; !(await page.evaluate('document.getAnimations().every((a) => a.playState !== "running")')); tries++) {
+    assert.ok(tries < 40, 'the dialog finished opening');
+    await page.waitForTimeout(50);
+  }
+}
+
 /** A pool's item of the tree: its accessible name is its row, starting with the pool's name. */
 const treeItem = (page: Page, name: string) => page.getByRole('treeitem', { name: new RegExp(`^${name} `) });
 
@@ -59,6 +68,7 @@ export function journey(harness: () => Harness) {
       await page.getByRole('dialog').getByRole('textbox', { name: 'Kind', exact: true }).fill('distributor');
       await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click();
       await page.getByRole('dialog').getByRole('textbox', { name: 'Name', exact: true }).and(page.locator('[aria-invalid="true"]')).waitFor();
+      await settled(page);
       await assertAccessible('the create-sub-pool dialog with its refusal');
       await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
 
@@ -117,6 +127,7 @@ export function journey(harness: () => Harness) {
       await edit.getByRole('button', { name: 'Save' }).click();
       // The API's refusal at the field it names.
       await edit.getByRole('textbox', { name: 'Claim timeout (seconds)' }).and(page.locator('[aria-invalid="true"]')).waitFor();
+      await settled(page);
       await assertAccessible('the edit dialog with a refusal');
       await screenshot('pool-edit');
       await edit.getByRole('textbox', { name: 'Claim timeout (seconds)' }).fill('120');
@@ -133,6 +144,7 @@ export function journey(harness: () => Harness) {
       // Suspend and resume, each confirmed.
       await page.getByRole('button', { name: 'Suspend', exact: true }).click();
       await page.getByRole('dialog', { name: 'Suspend SmartHome Tower?' }).waitFor();
+      await settled(page);
       await assertAccessible('the suspend confirmation');
       await page.getByRole('dialog').getByRole('button', { name: 'Suspend', exact: true }).click();
       await page.getByRole('dialog').waitFor({ state: 'detached' });
