@@ -14,7 +14,7 @@ import { Anchor, Box, Group, Loader, Stack, Text, TextInput } from '@mantine/cor
 import { useDebouncedValue } from '@mantine/hooks';
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useNavigate } from '@tanstack/react-router';
-import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { createContext, memo, useCallback, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
 import { AnchorLink } from '../../components/links';
 import { Empty, Loading } from '../../components/PageState';
 import { ProblemAlert } from '../../components/ProblemAlert';
@@ -28,79 +28,88 @@ type Pinned = { id: string; name: string; pool?: TreePool };
 const TOP = '#top';
 const levelOf = (item: HTMLElement | undefined) => Number(item?.getAttribute('aria-level') ?? 0);
 
-interface TreeState {
-  expanded: ReadonlySet<string>;
-  toggle(id: string, open?: boolean): void;
-  focused: string | null;
-  setFocused(id: string): void;
-  selected: string | null;
+/**
+ * What the tree remembers (open nodes, focus, selection, pins) outside React state, so a change
+ * re-renders only the items it concerns (each subscribes to its own flags), not every drawn item:
+ * opening a node with hundreds already drawn costs its children only.
+ */
+class TreeStore {
+  expanded = new Set<string>();
+  focused: string | null = null;
+  selected: string | null = null;
   /** The pool to scroll to and focus once it is drawn (a search hit). */
-  reveal: string | null;
-  revealed(): void;
-  pinnedUnder(parentId: string): readonly Pinned[];
+  reveal: string | null = null;
+  pinned = new Map<string, readonly Pinned[]>();
+  readonly #listeners = new Set<() => void>();
+
+  subscribe = (listener: () => void) => {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  };
+  #changed() {
+    for (const listener of this.#listeners) listener();
+  }
+  toggle(id: string, open?: boolean) {
+    if (open ?? !this.expanded.has(id)) this.expanded.add(id);
+    else this.expanded.delete(id);
+    this.#changed();
+  }
+  setFocused(id: string) {
+    if (this.focused === id) return;
+    this.focused = id;
+    this.#changed();
+  }
+  revealed() {
+    this.reveal = null;
+  }
+  /** Opens every ancestor of a search hit, pins each level under its parent, and selects and focuses the hit. */
+  openTo(hit: TreePool) {
+    const path = hit.tree?.path ?? [];
+    for (const p of path) this.expanded.add(p.id);
+    const pin = (parent: string, entry: Pinned) => this.pinned.set(parent, [...(this.pinned.get(parent) ?? []).filter((p) => p.id !== entry.id), entry]);
+    path.forEach((p, i) => pin(i === 0 ? TOP : path[i - 1]!.id, p));
+    pin(path.length === 0 ? TOP : path[path.length - 1]!.id, { id: hit.id, name: hit.name, pool: hit });
+    this.selected = hit.id;
+    this.focused = hit.id;
+    this.reveal = hit.id;
+    this.#changed();
+  }
+}
+
+interface TreeContextValue {
+  store: TreeStore;
   roleAt(poolId: string): string | undefined;
 }
-const TreeContext = createContext<TreeState | null>(null);
+const TreeContext = createContext<TreeContextValue | null>(null);
 const useTree = () => useContext(TreeContext)!;
+
+/** One item's flags, as a string so the snapshot compares by value: open, focused (tab stop), selected, to reveal. */
+function useItemFlags(store: TreeStore, id: string, tabStopWhenNoFocus: boolean) {
+  const flags = useSyncExternalStore(store.subscribe, () =>
+    [store.expanded.has(id), store.focused === id || (store.focused === null && tabStopWhenNoFocus), store.selected === id, store.reveal === id].map(Number).join(''),
+  );
+  return { open: flags[0] === '1', tabbable: flags[1] === '1', selected: flags[2] === '1', reveal: flags[3] === '1' };
+}
 
 export function PoolTree() {
   const me = useQuery(meQuery).data;
   const roles = useQuery(myRolesQuery).data;
   const top = useInfiniteQuery(treeTopQuery);
-  const [expanded, setExpanded] = useState<ReadonlySet<string>>(() => new Set());
-  const [focused, setFocused] = useState<string | null>(null);
-  const [selected, setSelected] = useState<string | null>(null);
-  const [reveal, setReveal] = useState<string | null>(null);
-  const [pinned, setPinned] = useState<ReadonlyMap<string, readonly Pinned[]>>(() => new Map());
+  const [store] = useState(() => new TreeStore());
   const treeRef = useRef<HTMLUListElement>(null);
   const navigate = useNavigate();
-
-  const toggle = useCallback((id: string, open?: boolean) => {
-    setExpanded((now) => {
-      const next = new Set(now);
-      if (open ?? !now.has(id)) next.add(id);
-      else next.delete(id);
-      return next;
-    });
-  }, []);
-
-  /** Opens every ancestor of a search hit, pins each level under its parent, and focuses the hit. */
-  const openTo = useCallback((hit: TreePool) => {
-    const path = hit.tree?.path ?? [];
-    setExpanded((now) => new Set([...now, ...path.map((p) => p.id)]));
-    setPinned((now) => {
-      const next = new Map(now);
-      const pin = (parent: string, entry: Pinned) => next.set(parent, [...(next.get(parent) ?? []).filter((p) => p.id !== entry.id), entry]);
-      path.forEach((p, i) => pin(i === 0 ? TOP : path[i - 1]!.id, p));
-      pin(path.length === 0 ? TOP : path[path.length - 1]!.id, {
-        id: hit.id,
-        name: hit.name,
-        pool: hit,
-      });
-      return next;
-    });
-    setSelected(hit.id);
-    setFocused(hit.id);
-    setReveal(hit.id);
-  }, []);
-
-  const state = useMemo<TreeState>(
+  const toggle = (id: string, open?: boolean) => store.toggle(id, open);
+  const openTo = useCallback((hit: TreePool) => store.openTo(hit), [store]);
+  const context = useMemo<TreeContextValue>(
     () => ({
-      expanded,
-      toggle,
-      focused,
-      setFocused,
-      selected,
-      reveal,
-      revealed: () => setReveal(null),
-      pinnedUnder: (parentId) => pinned.get(parentId) ?? [],
+      store,
       roleAt: (poolId) =>
         roles
           ?.filter((r) => r.pool.id === poolId)
           .map((r) => r.role)
           .join(', ') || undefined,
     }),
-    [expanded, toggle, focused, selected, reveal, pinned, roles],
+    [store, roles],
   );
 
   const onKeyDown = (event: KeyboardEvent<HTMLUListElement>) => {
@@ -134,7 +143,7 @@ export function PoolTree() {
       case 'Enter':
       case ' ':
         if (item.dataset.more) item.click();
-        else if (event.key === 'Enter') void navigate({ to: '/pools/$poolId', params: { poolId: id } });
+        else if (event.key === 'Enter' && id) void navigate({ to: '/pools/$poolId', params: { poolId: id } });
         break;
       default:
         return;
@@ -143,9 +152,8 @@ export function PoolTree() {
   };
 
   const topPools = top.data?.pages.flatMap((p) => p.data) ?? [];
-  const firstId = topPools[0]?.id ?? null;
   return (
-    <TreeContext.Provider value={state}>
+    <TreeContext.Provider value={context}>
       <Stack gap="sm">
         <PoolSearch onOpen={openTo} />
         {top.isPending ? (
@@ -158,7 +166,7 @@ export function PoolTree() {
           </Empty>
         ) : (
           <Box component="ul" role="tree" aria-label="Pool tree" ref={treeRef} onKeyDown={onKeyDown} className="pool-tree">
-            <Level pools={topPools} parentId={TOP} level={1} setSize={topPools.length} ancestorIds={[]} tabbableFallback={focused ?? firstId} />
+            <Level pools={topPools} parentId={TOP} level={1} setSize={topPools.length} firstIsTabStop />
             {top.hasNextPage && <MoreItem onMore={() => void top.fetchNextPage()} loading={top.isFetchingNextPage} shown={topPools.length} level={1} />}
           </Box>
         )}
@@ -168,46 +176,46 @@ export function PoolTree() {
 }
 
 /** The pools of one level: the loaded pages, then any pinned by a search that no page holds yet. */
-function Level({
-  pools,
-  parentId,
-  level,
-  setSize,
-  ancestorIds,
-  tabbableFallback,
-}: {
-  pools: readonly TreePool[];
-  parentId: string;
-  level: number;
-  setSize: number;
-  ancestorIds: readonly string[];
-  tabbableFallback?: string | null;
-}) {
-  const tree = useTree();
+const NO_PINS: readonly Pinned[] = [];
+
+function Level({ pools, parentId, level, setSize, firstIsTabStop }: { pools: readonly TreePool[]; parentId: string; level: number; setSize: number; firstIsTabStop?: boolean }) {
+  const { store } = useTree();
+  const pins = useSyncExternalStore(store.subscribe, () => store.pinned.get(parentId) ?? NO_PINS);
   const loaded = new Set(pools.map((p) => p.id));
-  const extra = tree.pinnedUnder(parentId).filter((p) => !loaded.has(p.id));
-  const all: Pinned[] = [...pools.map((pool) => ({ id: pool.id, name: pool.name, pool })), ...extra];
+  const extra = pins.filter((p) => !loaded.has(p.id));
+  // One list (not loaded + pinned as two), so a pinned pool its page then loads keeps its element (and focus).
+  const all: readonly Pinned[] = [...pools.map((pool) => ({ id: pool.id, name: pool.name, pool })), ...extra];
+  const size = Math.max(setSize, all.length);
   return (
     <>
       {all.map((entry, i) => (
-        <TreeItem
-          key={entry.id}
-          entry={entry}
-          level={level}
-          posInSet={i + 1}
-          setSize={Math.max(setSize, all.length)}
-          ancestorIds={ancestorIds}
-          tabbable={(tree.focused ?? tabbableFallback) === entry.id}
-        />
+        <TreeItem key={entry.id} id={entry.id} name={entry.name} pool={entry.pool} level={level} posInSet={i + 1} setSize={size} tabStopWhenNoFocus={!!firstIsTabStop && i === 0} />
       ))}
     </>
   );
 }
 
-function TreeItem({ entry, level, posInSet, setSize, ancestorIds, tabbable }: { entry: Pinned; level: number; posInSet: number; setSize: number; ancestorIds: readonly string[]; tabbable: boolean }) {
-  const tree = useTree();
+/** One pool's row; memoised, so a level's next page or a sibling's change leaves it be. */
+const TreeItem = memo(function TreeItem({
+  id,
+  name,
+  pool,
+  level,
+  posInSet,
+  setSize,
+  tabStopWhenNoFocus,
+}: {
+  id: string;
+  name: string;
+  pool: TreePool | undefined;
+  level: number;
+  posInSet: number;
+  setSize: number;
+  tabStopWhenNoFocus: boolean;
+}) {
+  const { store, roleAt } = useTree();
+  const flags = useItemFlags(store, id, tabStopWhenNoFocus);
   const ref = useRef<HTMLLIElement>(null);
-  const { id, name, pool } = entry;
   // A pool pinned from a search's path comes with its name only: its kind and status from its own read.
   const own = useQuery({ ...poolQuery(id), enabled: !pool });
   const kind = pool?.kind ?? own.data?.kind;
@@ -215,15 +223,15 @@ function TreeItem({ entry, level, posInSet, setSize, ancestorIds, tabbable }: { 
   const childCount = pool?.tree?.childCount;
   // Unknown (a pinned ancestor of a hit): it has children, the hit among them.
   const expandable = childCount === undefined ? true : childCount > 0;
-  const open = expandable && tree.expanded.has(id);
-  const role = tree.roleAt(id);
+  const open = expandable && flags.open;
+  const role = roleAt(id);
 
   useEffect(() => {
-    if (tree.reveal !== id || !ref.current) return;
+    if (!flags.reveal || !ref.current) return;
     ref.current.scrollIntoView({ block: 'center' });
     ref.current.focus();
-    tree.revealed();
-  }, [tree, id]);
+    store.revealed();
+  }, [flags.reveal, store]);
 
   return (
     <>
@@ -235,14 +243,14 @@ function TreeItem({ entry, level, posInSet, setSize, ancestorIds, tabbable }: { 
         aria-setsize={setSize}
         aria-posinset={posInSet}
         aria-expanded={expandable ? open : undefined}
-        aria-selected={tree.selected === id}
-        tabIndex={tabbable ? 0 : -1}
-        onFocus={(e) => e.target === e.currentTarget && tree.setFocused(id)}
+        aria-selected={flags.selected}
+        tabIndex={flags.tabbable ? 0 : -1}
+        onFocus={(e) => e.target === e.currentTarget && store.setFocused(id)}
         className="pool-tree-item"
       >
-        <Group gap="xs" wrap="wrap" className="pool-tree-row" style={{ paddingInlineStart: `${(level - 1) * 1.25}rem` }} data-selected={tree.selected === id || undefined}>
+        <Group gap="xs" wrap="wrap" className="pool-tree-row" style={{ paddingInlineStart: `${(level - 1) * 1.25}rem` }} data-selected={flags.selected || undefined}>
           {/* The mouse's expander; the keyboard opens with the right arrow (the item is the one tab stop). */}
-          <span aria-hidden="true" className="pool-tree-toggle" onClick={() => expandable && tree.toggle(id)}>
+          <span aria-hidden="true" className="pool-tree-toggle" onClick={() => expandable && store.toggle(id)}>
             {expandable ? (open ? '▾' : '▸') : ''}
           </span>
           <AnchorLink to="/pools/$poolId" params={{ poolId: id }} tabIndex={-1} fw={500}>
@@ -269,17 +277,17 @@ function TreeItem({ entry, level, posInSet, setSize, ancestorIds, tabbable }: { 
           </Group>
         </Group>
       </li>
-      {open && <Children parentId={id} level={level + 1} childCount={childCount} ancestorIds={[...ancestorIds, id]} />}
+      {open && <Children parentId={id} level={level + 1} childCount={childCount} />}
     </>
   );
-}
+});
 
-function Children({ parentId, level, childCount, ancestorIds }: { parentId: string; level: number; childCount: number | undefined; ancestorIds: readonly string[] }) {
+function Children({ parentId, level, childCount }: { parentId: string; level: number; childCount: number | undefined }) {
   const children = useInfiniteQuery(treeChildrenQuery(parentId));
   const pools = children.data?.pages.flatMap((p) => p.data) ?? [];
   return (
     <>
-      <Level pools={pools} parentId={parentId} level={level} setSize={childCount ?? pools.length} ancestorIds={ancestorIds} />
+      <Level pools={pools} parentId={parentId} level={level} setSize={childCount ?? pools.length} />
       {children.isPending ? (
         <li role="treeitem" aria-level={level} aria-busy="true" aria-disabled="true" tabIndex={-1} className="pool-tree-note">
           <Group gap="xs">
