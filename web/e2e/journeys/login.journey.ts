@@ -28,7 +28,7 @@ export function journey(harness: () => Harness) {
       await page.getByRole('heading', { name: 'My account', level: 1 }).waitFor();
       await page.getByRole('link', { name: 'Your pools' }).click();
       await page.getByRole('heading', { name: 'Your pools', level: 1 }).waitFor();
-      assert.equal(await textOf(page.getByRole('row', { name: /Login Vendor/ })), 'Login Vendor vendor active operator');
+      assert.equal(await textOf(page.getByRole('treeitem', { name: /^Login Vendor / })), 'Login Vendor vendor active your role: operator');
       await assertAccessible('the home page');
       await screenshot('home');
 

@@ -8,6 +8,7 @@ import { ProblemAlert } from '../../components/ProblemAlert';
 import { LicensesSection } from '../licenses-section/LicensesSection';
 import { poolQuery } from './queries';
 import { PoolStatus } from './PoolStatus';
+import { PoolActions } from './PoolActions';
 
 const route = getRouteApi('/_app/pools/$poolId');
 
@@ -26,6 +27,7 @@ export function PoolPage() {
       <Group gap="sm" align="center">
         <Title order={1}>{p.name}</Title>
         <PoolStatus status={p.status} />
+        <PoolActions pool={p} />
       </Group>
       <Group gap="lg">
         <Text size="sm">Kind: {p.kind}</Text>

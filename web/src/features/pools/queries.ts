@@ -14,7 +14,3 @@ export const poolStateQuery = (poolId: string) =>
     queryFn: () => unwrap(api.GET('/v1/pools/{id}/state', { params: { path: { id: poolId } } })),
     refetchInterval: 5_000,
   });
-
-/** Pools anyone may see, by name (for superusers, who hold no role to start from). */
-export const visiblePoolsQuery = (q: string) =>
-  queryOptions({ queryKey: ['pools', 'list', q], queryFn: () => unwrap(api.GET('/v1/pools', { params: { query: { limit: 50, ...(q ? { q } : {}) } } })) });
