@@ -21,26 +21,26 @@ const base = dirname(dirname(fileURLToPath(import.meta.url)));
 const suffix = import.meta.url.endsWith('.ts') ? '.test.ts' : '.test.js';
 const CONCURRENCY = Number(process.env.TEST_CONCURRENCY ?? 3);
 
-/** Measured on both databases, two files at a time (docs/testing.md), longest first. */
+/** Measured in a full run on both databases (docs/testing.md), longest first. */
 const LONGEST_FIRST = [
-  'test/cli/secret-key',
-  'test/concurrency/reminder-workers',
+  'web/e2e/console',
   'test/http/fuzz',
-  'test/package/start',
-  'test/concurrency/crash',
+  'test/concurrency/reminder-workers',
+  'test/http/bad-input',
   'test/package/install',
+  'test/cli/secret-key',
+  'test/package/start',
   'test/sdk/client',
+  'test/concurrency/crash',
+  'test/http/isolation',
   'test/concurrency/claims',
   'test/http/reminders',
   'test/cli/first-steps',
-  'test/http/auth',
-  'test/cli/commands',
-  'test/http/bad-input',
-  'test/http/members-import',
   'test/concurrency/mail-workers',
-  'test/http/isolation',
-  'test/http/queue',
-  'test/cli/licenses',
+  'test/http/members-import',
+  'test/cli/commands',
+  'test/concurrency/cross-tenant',
+  'test/http/claims',
 ];
 
 const found = ['src', 'test', 'web/e2e']

@@ -49,17 +49,22 @@ export async function checkIn(deps: Deps, engine: ClaimEngine, actor: Actor, cla
   await engine.submit({ type: 'release', claimId, actor });
 }
 
+/** 410 CLAIM_ENDED for a claim that has ended, saying how (released, expired, revoked) and why. */
+function claimEnded(c: ClaimRow, now: Date): AppError {
+  const status = claimStatusAt(c, now);
+  return new AppError('CLAIM_ENDED', `the claim is ${status}${c.endReason ? `: ${c.endReason}` : ''}`, { claimStatus: status, endReason: c.endReason });
+}
+
 /** Renews a live lease by its own time to live; an ended one answers 410 with why, so its holder stops using it. */
 export async function heartbeat(deps: Deps, actor: Actor, claimId: string): Promise<ClaimRow> {
   const claim = await claimFor(deps.db, actor, claimId);
   const now = deps.clock.now();
-  const status = claimStatusAt(claim, now);
-  if (status !== 'live') {
-    throw new AppError('CLAIM_ENDED', `the claim is ${status}${claim.endReason ? `: ${claim.endReason}` : ''}`, { claimStatus: status, endReason: claim.endReason });
-  }
+  const ended = (c: ClaimRow) => claimEnded(c, now);
+  if (claimStatusAt(claim, now) !== 'live') throw ended(claim);
   if (claim.kind !== 'lease') throw new AppError('INVALID_TRANSITION', `a ${claim.kind} is not renewed by heartbeats`);
   const renewed = await extendLease(deps.db, claim.id, new Date(now.getTime() + claim.ttlSeconds! * 1000), now);
-  if (!renewed) throw new AppError('CLAIM_ENDED', 'the claim ended meanwhile', { claimStatus: 'expired' });
+  // Ended between the read and the renewal (checked in, revoked, swept): say how, as above.
+  if (!renewed) throw ended((await findClaim(deps.db, claim.id)) ?? { ...claim, status: 'expired' });
   return renewed;
 }
 
@@ -99,10 +104,7 @@ export async function releaseClaimByAdmin(deps: Deps, engine: ClaimEngine, actor
     // 404 for whoever cannot read the pool (another tenant, the holder's own app), 403 for its managers.
     await poolFor(deps.db, actor, claim.poolId, 'administer', { what: 'claim' });
   }
-  const ended = (c: ClaimRow) => {
-    const status = claimStatusAt(c, deps.clock.now());
-    return new AppError('CLAIM_ENDED', `the claim is ${status}${c.endReason ? `: ${c.endReason}` : ''}`, { claimStatus: status, endReason: c.endReason });
-  };
+  const ended = (c: ClaimRow) => claimEnded(c, deps.clock.now());
   if (claimStatusAt(claim, deps.clock.now()) !== 'live') throw ended(claim);
   const outcome = await engine.submit({ type: 'release', claimId, actor, byAdmin: true });
   if (outcome.type !== 'released') throw new Error(`a release came back as ${outcome.type}`);
