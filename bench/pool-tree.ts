@@ -30,7 +30,6 @@
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { sql } from 'drizzle-orm';
 import Fastify from 'fastify';
 import pg from 'pg';
 import { pino } from 'pino';
@@ -38,10 +37,10 @@ import { buildApp } from '../src/app.js';
 import { openDatabase, type Database } from '../src/db/client.js';
 import { systemClock } from '../src/lib/clock.js';
 import type { Deps } from '../src/lib/context.js';
-import { newId } from '../src/lib/ids.js';
 import { SecretKeys } from '../src/lib/secret-keys.js';
 import { ensureFirstSuperuser } from '../src/modules/accounts/accounts.service.js';
 import { createScratchDatabase, prng } from '../test/concurrency/fleet.js';
+import { seedPoolTree } from './pool-tree-data.js';
 import { benchApi, BENCH_PASSWORD } from './api.js';
 import { latencyStats, machineLine } from './report.js';
 
@@ -102,57 +101,16 @@ async function runOn(driver: 'postgres' | 'pglite') {
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    const { api: call, login, signUp } = benchApi(base);
-    const api = async (method: string, path: string, token: string | null, body?: unknown) => (await call(method, path, token, body)).json;
+    const client = benchApi(base);
+    const api = async (method: string, path: string, token: string | null, body?: unknown) => (await client.api(method, path, token, body)).json;
 
     // -----------------------------------------------------------------------------------------
     // Data
-    const su = await login(SUPERUSER.email, SUPERUSER.password);
-    const root = (await api('POST', '/v1/pools', su, { name: 'Acme', kind: 'vendor', restricted: true })).id as string;
-    const operator = await signUp('operator@acme.test');
-    await api('POST', `/v1/pools/${root}/roles`, su, { email: 'operator@acme.test', role: 'operator' });
-    await api('POST', `/v1/pools/${root}/meters`, operator, { key: 'seats', name: 'Seats', draws: [] });
-    await api('POST', `/v1/pools/${root}/meters`, operator, { key: 'apps', name: 'Apps', draws: ['seats'] });
-    await api('POST', `/v1/pools/${root}/licenses`, operator, { limits: { seats: 1_000_000, apps: 1_000_000 } });
+    const su = await client.login(SUPERUSER.email, SUPERUSER.password);
+    const { root, operator, distributors, dealers, buildings, total, loadSeconds } = await seedPoolTree(db, client, su, { distributors: DISTRIBUTORS, dealers: DEALERS, buildings: BUILDINGS });
+    log(`\n== ${driver}: ${total.toLocaleString('en')} pools loaded by SQL in ${loadSeconds.toFixed(1)} s`);
 
-    const loadStart = performance.now();
-    const distributors = Array.from({ length: DISTRIBUTORS }, () => newId('pool'));
-    const dealers = Array.from({ length: DISTRIBUTORS * DEALERS }, () => newId('pool'));
-    const buildings = Array.from({ length: DISTRIBUTORS * DEALERS * BUILDINGS }, () => newId('pool'));
-    const text = (xs: readonly string[]) => sql`ARRAY[${sql.join(xs.map((x) => sql`${x}`), sql`, `)}]::text[]`;
-    /** One level by one INSERT … SELECT, in chunks (a statement's parameters are bounded). */
-    const insertLevel = async (ids: string[], parentOf: (i: number) => string, nameOf: (i: number) => string, kind: string, restricted: boolean) => {
-      for (let from = 0; from < ids.length; from += 10_000) {
-        const chunk = ids.slice(from, from + 10_000);
-        const idx = chunk.map((_, i) => from + i);
-        await db.execute(sql`
-          INSERT INTO pools (id, root_id, parent_id, path, depth, name, kind, status, restricted, queue)
-          SELECT u.id, p.root_id, p.id, p.path || u.id, p.depth + 1, u.name, ${kind}, 'active', ${restricted}, '{"enabled": false, "claimTimeoutSeconds": 300}'
-          FROM unnest(${text(chunk)}, ${text(idx.map(parentOf))}, ${text(idx.map(nameOf))}) AS u(id, parent, name) JOIN pools p ON p.id = u.parent`);
-      }
-    };
-    await insertLevel(distributors, () => root, (i) => `Distributor ${String(i + 1).padStart(2, '0')}`, 'distributor', true);
-    await insertLevel(dealers, (i) => distributors[Math.floor(i / DEALERS)]!, (i) => `Dealer ${String(i + 1).padStart(4, '0')}`, 'dealer', true);
-    await insertLevel(buildings, (i) => dealers[Math.floor(i / BUILDINGS)]!, (i) => `Building ${String(i + 1).padStart(6, '0')}`, 'building', false);
-    // A license on every distributor and dealer; usage on every building, summed onto its ancestors.
-    await db.execute(sql`
-      INSERT INTO licenses (id, root_id, pool_id, status, limits, features, valid_from, created_at, updated_at)
-      SELECT 'lic_' || substr(md5(p.id), 1, 26), p.root_id, p.id, 'in_use',
-             CASE WHEN p.depth = 1 THEN '{"seats": 50000, "apps": 20000}'::jsonb ELSE '{"seats": 300, "apps": 100}'::jsonb END,
-             ARRAY[]::text[], now() - interval '1 day', now(), now()
-      FROM pools p WHERE p.depth IN (1, 2)`);
-    await db.execute(sql`
-      INSERT INTO pool_usage (pool_id, meter_key, used)
-      SELECT ancestor, 'seats', sum((hashint4(length(b.id) + ascii(right(b.id, 1))) & 3) % 3)
-      FROM pools b CROSS JOIN LATERAL unnest(b.path) AS ancestor
-      WHERE b.depth = 3 GROUP BY ancestor`);
-    await db.execute(sql`VACUUM ANALYZE pools`);
-    await db.execute(sql`VACUUM ANALYZE licenses`);
-    await db.execute(sql`VACUUM ANALYZE pool_usage`);
-    const total = Number(((await db.execute(sql`SELECT count(*)::int AS n FROM pools`)) as unknown as { rows: { n: number }[] }).rows[0]!.n);
-    log(`\n== ${driver}: ${total.toLocaleString('en')} pools loaded by SQL in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
-
-    const reseller = await signUp('admin@distributor01.test');
+    const reseller = await client.signUp('admin@distributor01.test');
     await api('POST', `/v1/pools/${distributors[0]}/roles`, operator, { email: 'admin@distributor01.test', role: 'admin' });
     const firstDealers = dealers.slice(0, DEALERS);
 
